@@ -1,0 +1,45 @@
+import type { ItemCache } from "../cache";
+import type { ItemsRepository, Page, UpdateResult } from "./repository";
+import type { Item, ItemInput, PageRequest } from "./schema";
+
+/**
+ * Cache-aside reads by id in front of another repository. The cache is written only after the
+ * wrapped repository committed, and is awaited, so no read after an acknowledged write can find
+ * the version it replaced.
+ */
+export class CachedItemsRepository implements ItemsRepository {
+  constructor(
+    private readonly inner: ItemsRepository,
+    private readonly cache: ItemCache,
+  ) {}
+
+  create(input: ItemInput): Promise<Item> {
+    return this.inner.create(input);
+  }
+
+  async get(id: string): Promise<Item | undefined> {
+    const cached = await this.cache.lookup(id);
+    if (cached.kind === "hit") return cached.item;
+    // Ids are never reused, so a tombstone is a definitive answer.
+    if (cached.kind === "deleted") return undefined;
+    const item = await this.inner.get(id);
+    if (item && cached.kind === "miss") this.cache.fill(item);
+    return item;
+  }
+
+  async update(id: string, input: ItemInput, expectedVersion: number | undefined): Promise<UpdateResult> {
+    const result = await this.inner.update(id, input, expectedVersion);
+    if (result.outcome === "updated") await this.cache.store(result.item);
+    return result;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const deleted = await this.inner.delete(id);
+    if (deleted) await this.cache.markDeleted(id);
+    return deleted;
+  }
+
+  list(page: PageRequest): Promise<Page> {
+    return this.inner.list(page);
+  }
+}

@@ -1,0 +1,153 @@
+import { z } from "zod";
+import { badRequest } from "../errors";
+
+export type JsonObject = Record<string, unknown>;
+
+export interface Item {
+  readonly id: string;
+  readonly name: string;
+  readonly data: JsonObject;
+  readonly version: number;
+  /** ISO 8601 with milliseconds, from the primary's clock. */
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export type ItemInput = z.infer<typeof itemInput>;
+
+/** Position after an item in the list order (createdAt DESC, id DESC). */
+export interface Cursor {
+  readonly createdAt: string;
+  readonly id: string;
+}
+
+export interface PageRequest {
+  readonly limit: number;
+  readonly after: Cursor | undefined;
+}
+
+const NAME_MAX_CHARACTERS = 200;
+const DATA_MAX_BYTES = 64 * 1024;
+// PostgreSQL's jsonb parser and JSON.stringify both recurse; a cap keeps deep input a 400.
+const DATA_MAX_DEPTH = 100;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// PostgreSQL text and jsonb reject NUL, and jsonb rejects unpaired UTF-16 surrogates.
+const isStorableText = (text: string) => !text.includes("\u0000") && !/\p{Cs}/u.test(text);
+
+function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Why `data` cannot be stored as it is, or undefined; iterative, so any nesting is safe to inspect. */
+function dataProblem(data: JsonObject): string | undefined {
+  const pending: { value: unknown; depth: number }[] = [{ value: data, depth: 1 }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { value, depth } = next;
+    if (typeof value === "string" && !isStorableText(value)) {
+      return "data must not contain NUL characters or unpaired surrogates";
+    }
+    if (typeof value !== "object" || value === null) continue;
+    if (depth > DATA_MAX_DEPTH) return `data must not nest deeper than ${DATA_MAX_DEPTH} levels`;
+    for (const [key, child] of Object.entries(value)) {
+      pending.push({ value: key, depth }, { value: child, depth: depth + 1 });
+    }
+  }
+  if (Buffer.byteLength(JSON.stringify(data)) > DATA_MAX_BYTES) {
+    return `data must be at most ${DATA_MAX_BYTES} bytes once serialized`;
+  }
+  return undefined;
+}
+
+const itemInput = z.strictObject(
+  {
+    name: z
+      .string({
+        error: (issue) => (issue.input === undefined ? "name is required" : "name must be a string"),
+      })
+      .refine((name) => name.length > 0, "name must not be empty")
+      .refine(
+        (name) => [...name].length <= NAME_MAX_CHARACTERS,
+        `name must be at most ${NAME_MAX_CHARACTERS} characters`,
+      )
+      .refine(isStorableText, "name must not contain NUL characters or unpaired surrogates"),
+    data: z
+      .custom<JsonObject>(isJsonObject, "data must be a JSON object")
+      .superRefine((data, ctx) => {
+        const problem = isJsonObject(data) ? dataProblem(data) : undefined;
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      })
+      .default(() => ({})),
+  },
+  { error: (issue) => (issue.code === "unrecognized_keys" ? undefined : "the body must be a JSON object") },
+);
+
+const pageQuery = z.object({
+  limit: z
+    .string({ error: "limit must be an integer from 1 to 100" })
+    .regex(/^\d{1,3}$/, "limit must be an integer from 1 to 100")
+    .transform(Number)
+    .refine((limit) => limit >= 1 && limit <= 100, "limit must be an integer from 1 to 100")
+    .default(20),
+  cursor: z.string({ error: "cursor must be a single value" }).optional(),
+});
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw badRequest(parsed.error.issues.map((issue) => issue.message).join("; "));
+}
+
+export function parseItemInput(body: unknown): ItemInput {
+  return parse(itemInput, body);
+}
+
+/** A UUID in canonical form, lower-cased so that cache keys match whatever case the client used. */
+export function parseItemId(id: string): string {
+  if (!UUID.test(id)) throw badRequest("id must be a UUID");
+  return id.toLowerCase();
+}
+
+export function parsePageRequest(query: unknown): PageRequest {
+  const { limit, cursor } = parse(pageQuery, query);
+  return { limit, after: cursor === undefined ? undefined : decodeCursor(cursor) };
+}
+
+export function encodeCursor(item: Pick<Item, "createdAt" | "id">): string {
+  return Buffer.from(`${item.createdAt}|${item.id}`).toString("base64url");
+}
+
+const DECODED_CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f-]{36})$/;
+
+function isCanonicalTimestamp(text: string): boolean {
+  const time = Date.parse(text);
+  return !Number.isNaN(time) && new Date(time).toISOString() === text;
+}
+
+function decodeCursor(cursor: string): Cursor {
+  const [, createdAt, id] = DECODED_CURSOR.exec(Buffer.from(cursor, "base64url").toString()) ?? [];
+  const valid =
+    createdAt !== undefined &&
+    id !== undefined &&
+    UUID.test(id) &&
+    encodeCursor({ createdAt, id }) === cursor &&
+    isCanonicalTimestamp(createdAt);
+  if (!valid) throw badRequest("cursor is malformed; use nextCursor from the previous page");
+  return { createdAt, id };
+}
+
+/**
+ * The version an `If-Match` header requires: `"3"`, `W/"3"` or `3`; undefined when absent or `*`
+ * (any current version). Lists of tags are not supported and count as malformed.
+ */
+export function parseIfMatch(header: string | undefined): number | undefined {
+  const value = header?.trim();
+  if (value === undefined || value === "*") return undefined;
+  const match = /^(?:W\/)?"(\d{1,15})"$|^(\d{1,15})$/.exec(value);
+  const digits = match?.[1] ?? match?.[2];
+  if (digits === undefined) throw badRequest('If-Match must be an entity tag such as "3" (the item version)');
+  return Number(digits);
+}
+
+export function entityTag(item: Pick<Item, "version">): string {
+  return `"${item.version}"`;
+}

@@ -1,0 +1,24 @@
+import fp from "fastify-plugin";
+import { Database } from "../database";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    db: Database;
+  }
+}
+
+export interface DbPluginOptions {
+  readonly primaryUrl: string;
+  readonly replicaUrl: string | undefined;
+  readonly poolMax: number;
+}
+
+/** The PostgreSQL pools (primary and optional replica), closed when the app closes. */
+export const dbPlugin = fp<DbPluginOptions>(
+  async (app, options) => {
+    const database = new Database({ ...options, log: app.log });
+    app.decorate("db", database);
+    app.addHook("onClose", async () => database.close());
+  },
+  { name: "db", fastify: "5.x" },
+);

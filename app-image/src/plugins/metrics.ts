@@ -1,0 +1,96 @@
+import fp from "fastify-plugin";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { PoolStats } from "../database";
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly httpRequestsInFlight: Gauge;
+  readonly cacheHits: Counter;
+  readonly cacheMisses: Counter;
+  readonly cacheErrors: Counter;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    metrics: Metrics;
+  }
+}
+
+// Requests that never matched a route share one label value, so the label set stays fixed.
+const UNMATCHED_ROUTE = "unmatched";
+const HTTP_LABELS = ["method", "route", "status"] as const;
+
+/** Prometheus metrics on an own registry, served at /metrics. */
+export const metricsPlugin = fp(
+  async (app) => {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    const registers = [registry];
+
+    const requests = new Counter({
+      name: "http_requests_total",
+      help: "HTTP requests answered, by method, route template and status",
+      labelNames: HTTP_LABELS,
+      registers,
+    });
+    const duration = new Histogram({
+      name: "http_request_duration_seconds",
+      help: "Time from request to response, by method, route template and status",
+      labelNames: HTTP_LABELS,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    const poolGauge = (name: string, help: string, read: (stats: PoolStats) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["pool"] as const,
+        registers,
+        collect() {
+          for (const stats of app.db.poolStats()) this.set({ pool: stats.pool }, read(stats));
+        },
+      });
+    poolGauge("db_pool_size", "Open connections in the pool", (stats) => stats.total);
+    poolGauge("db_pool_idle", "Idle connections in the pool", (stats) => stats.idle);
+    poolGauge("db_pool_waiting_clients", "Queries waiting for a pool connection", (stats) => stats.waiting);
+
+    app.decorate("metrics", {
+      registry,
+      httpRequestsInFlight: new Gauge({
+        name: "http_requests_in_flight",
+        help: "Requests being handled (health and metrics endpoints excluded)",
+        registers,
+      }),
+      cacheHits: new Counter({
+        name: "cache_hits_total",
+        help: "Item lookups answered by the cache",
+        registers,
+      }),
+      cacheMisses: new Counter({
+        name: "cache_misses_total",
+        help: "Item lookups the cache could not answer",
+        registers,
+      }),
+      cacheErrors: new Counter({
+        name: "cache_errors_total",
+        help: "Failed or skipped cache operations",
+        registers,
+      }),
+    });
+
+    app.addHook("onResponse", async (request, reply) => {
+      const labels = {
+        method: request.method,
+        route: request.routeOptions.url ?? UNMATCHED_ROUTE,
+        status: String(reply.statusCode),
+      };
+      requests.inc(labels);
+      duration.observe(labels, reply.elapsedTime / 1_000);
+    });
+
+    app.get("/metrics", async (_request, reply) => {
+      return reply.type(registry.contentType).send(await registry.metrics());
+    });
+  },
+  { name: "metrics", dependencies: ["db"], fastify: "5.x" },
+);

@@ -1,0 +1,80 @@
+import type { FastifyInstance } from "fastify";
+import { buildApp } from "./app";
+import { ConfigError, loadConfig, type Config } from "./config";
+import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded-postgres";
+import { createLogger, errorMessage, type Logger } from "./logging";
+import { migrate } from "./migrations";
+
+const HOST = "0.0.0.0";
+
+function configOrExit(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`config error: ${error.message}\n`);
+    process.exit(1);
+  }
+}
+
+/**
+ * SIGTERM (and SIGINT): readiness turns 503 at once, requests keep being served for the drain delay
+ * so the load balancer can notice, then the server closes (in-flight requests finish), pools and
+ * cache close, and the process exits 0; if that hangs, it exits 1 at the grace deadline.
+ */
+function shutDownOnSignals(
+  app: FastifyInstance,
+  config: Config,
+  log: Logger,
+  embedded?: EmbeddedPostgres,
+): void {
+  let stopping = false;
+  const shutDown = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    setTimeout(() => {
+      log.error(`shutdown did not finish within SHUTDOWN_GRACE_MS (${config.shutdownGraceMs} ms); exiting`);
+      process.exit(1);
+    }, config.shutdownGraceMs);
+    app.startDraining();
+    log.info({ signal }, `${signal}: not ready; serving for ${config.shutdownDrainMs} ms more, then closing`);
+    await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
+    await app.close();
+    await embedded?.stop();
+    log.info("shutdown complete");
+    process.exit(0);
+  };
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.on(signal, () => {
+      shutDown(signal).catch((error: unknown) => {
+        log.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      });
+    });
+  }
+}
+
+async function main(): Promise<void> {
+  const config = configOrExit();
+  const log = createLogger(config.logLevel);
+  let embedded: EmbeddedPostgres | undefined;
+  let app: FastifyInstance | undefined;
+  try {
+    embedded = config.databaseUrl === undefined ? await startEmbeddedPostgres(log) : undefined;
+    const databaseUrl = config.databaseUrl ?? embedded?.url ?? "";
+    app = await buildApp({ ...config, databaseUrl }, { logger: log });
+    await app.ready();
+    await migrate(app.db.primaryPool, log);
+    await app.listen({ port: config.port, host: HOST });
+  } catch (error) {
+    // Expected start-up failures are one line; anything else keeps its stack.
+    if (error instanceof EmbeddedPostgresError) log.fatal(error.message);
+    else log.fatal({ err: error }, `start-up failed: ${errorMessage(error)}`);
+    await app?.close();
+    await embedded?.stop().catch(() => undefined);
+    process.exit(1);
+  }
+  shutDownOnSignals(app, config, log, embedded);
+}
+
+void main();
