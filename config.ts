@@ -1,0 +1,299 @@
+// The stack's configuration: one zod schema for every key of Pulumi.<stack>.yaml (the contract in
+// CONVENTIONS.md), parsed before any resource is registered. `parseStackConfig` is pure, so the rules
+// are unit-tested without Pulumi; `loadStackConfig` feeds it from pulumi.Config.
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+
+import { parseCpuCores, parseMemoryMiB } from "./components/api-environment";
+import { findOverlap, parseCidr } from "./components/cidr";
+
+export const PROJECT_NAME = "gcp-async-api";
+
+/** Percentage of `max_connections` the app's pools may take; Cloud SQL and operators need the rest. */
+export const CONNECTION_BUDGET_PERCENT = 90;
+
+/** A config value breaks a rule; `key` is the full config key path, e.g. `gcp-async-api:database.tier`. */
+export class StackConfigError extends Error {
+  override readonly name = "StackConfigError";
+
+  constructor(
+    readonly key: string,
+    readonly rule: string,
+  ) {
+    super(`${key}: ${rule}`);
+  }
+}
+
+// Every leaf states its rule once; the same text is used whether the value is missing, mistyped or out
+// of range, so the error always says what a valid value looks like.
+const rule = (text: string) => ({
+  error: (issue: { input?: unknown }) => (issue.input === undefined ? `is required; ${text}` : text),
+});
+
+function integer(min: number, max?: number, why = "") {
+  const text =
+    (max === undefined ? `must be an integer >= ${min}` : `must be an integer from ${min} to ${max}`) + why;
+  const schema = z.number(rule(text)).int(rule(text)).min(min, rule(text));
+  return max === undefined ? schema : schema.max(max, rule(text));
+}
+
+const boolean = () => z.boolean(rule("must be true or false"));
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, rule(`must be one of ${values.join(", ")}`));
+}
+
+function matching(pattern: RegExp, text: string) {
+  return z.string(rule(text)).regex(pattern, rule(text));
+}
+
+const CIDR_RULE = 'must be a canonical IPv4 CIDR such as "10.0.0.0/20"';
+const cidr = () =>
+  z.string(rule(CIDR_RULE)).refine((value) => parseCidr(value) !== undefined, rule(CIDR_RULE));
+
+/** Structured keys arrive as JSON text from pulumi.Config; an absent key takes every field's default. */
+function structured<T extends z.core.$ZodShape>(shape: T) {
+  const object = z.strictObject(shape, rule("must be an object (a YAML mapping)"));
+  return z.preprocess(decodeJson, object).prefault({});
+}
+
+function decodeJson(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
+/** Scalars arrive as strings ("50000", "true"); anything that is not a clean literal is left to fail. */
+function decodeScalar(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  if (value === "true" || value === "false") return value === "true";
+  return /^-?\d+$/.test(value) ? Number(value) : value;
+}
+
+const scalar = <T extends z.ZodType>(schema: T) => z.preprocess(decodeScalar, schema);
+
+/** Smallest memory Cloud Run's second-generation execution environment accepts. */
+const CLOUD_RUN_MIN_MEMORY_MIB = 512;
+
+const networkSchema = structured({
+  subnetCidr: cidr().default("10.0.0.0/20"),
+  podsCidr: cidr().default("10.4.0.0/14"),
+  servicesCidr: cidr().default("10.8.0.0/20"),
+  privateServiceAccessPrefixLength: integer(8, 24).default(16),
+});
+
+const databaseSchema = structured({
+  version: matching(/^POSTGRES_\d+$/, 'must be a Cloud SQL PostgreSQL version such as "POSTGRES_16"').default(
+    "POSTGRES_16",
+  ),
+  tier: matching(
+    /^db-(custom-\d+-\d+|perf-optimized-N-\d+|f1-micro|g1-small)$/,
+    'must be a Cloud SQL tier such as "db-custom-2-7680" or "db-perf-optimized-N-8"',
+  ).default("db-custom-8-32768"),
+  availabilityType: oneOf(["ZONAL", "REGIONAL"]).default("REGIONAL"),
+  diskSizeGb: integer(10).default(100),
+  replicaCount: integer(1).default(1),
+  maxConnections: integer(14, 262143).default(1000),
+  pointInTimeRecovery: boolean().default(true),
+  backupStartTime: matching(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be "HH:MM" (UTC)').default("02:00"),
+  maintenanceWindow: z
+    .strictObject(
+      {
+        day: integer(1, 7, " (1 = Monday)").default(7),
+        hour: integer(0, 23, " (UTC)").default(3),
+      },
+      rule("must be an object with day and hour"),
+    )
+    .prefault({}),
+  databaseName: matching(/^[a-z][a-z0-9_]{0,62}$/, "must be a lower-case PostgreSQL identifier").default(
+    "items",
+  ),
+  userName: matching(/^[a-z][a-z0-9_]{0,62}$/, "must be a lower-case PostgreSQL identifier").default(
+    "items_api",
+  ),
+});
+
+const cacheSchema = structured({
+  tier: oneOf(["BASIC", "STANDARD_HA"]).default("STANDARD_HA"),
+  memorySizeGb: integer(1, 300).default(5),
+  redisVersion: matching(/^REDIS_\d+_\d+$/, 'must be a Memorystore version such as "REDIS_7_2"').default(
+    "REDIS_7_2",
+  ),
+});
+
+const appSchema = structured({
+  cpu: matching(/^(\d+(\.\d+)?|\d+m)$/, 'must be a CPU quantity such as "1" or "500m"').default("1"),
+  memory: matching(/^\d+(Mi|Gi)$/, 'must be a memory quantity such as "512Mi" or "1Gi"').default("1Gi"),
+  poolMax: integer(1).default(8),
+  maxInFlight: integer(1).default(1000),
+  cacheTtlSeconds: integer(1).default(60),
+  shutdownGraceMs: integer(1, 9999, " (Cloud Run sends SIGKILL 10 s after SIGTERM)").default(8000),
+  logLevel: oneOf(["debug", "info", "warn", "error"]).default("info"),
+});
+
+const gkeSchema = structured({
+  regional: boolean().default(true),
+  machineType: matching(
+    /^[a-z0-9]+-[a-z0-9-]+$/,
+    'must be a Compute Engine machine type such as "e2-standard-4"',
+  ).default("e2-standard-4"),
+  minNodes: integer(0).default(1),
+  maxNodes: integer(1).default(10),
+  minReplicas: integer(1).default(3),
+  maxReplicas: integer(1).default(60),
+  cpuTargetPercent: integer(10, 95).default(60),
+  releaseChannel: oneOf(["RAPID", "REGULAR", "STABLE"]).default("REGULAR"),
+});
+
+const cloudrunSchema = structured({
+  minInstances: integer(0).default(1),
+  maxInstances: integer(1, 1000).default(100),
+  concurrency: integer(1, 1000).default(500),
+  publicInvoker: boolean().default(false),
+  startupCpuBoost: boolean().default(true),
+});
+
+const stackConfigSchema = z
+  .strictObject({
+    gcp: z.object({
+      project: matching(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a GCP project id"),
+      region: matching(/^[a-z]+-[a-z]+\d+$/, 'must be a GCP region such as "europe-west1"'),
+    }),
+    platform: oneOf(["gke", "cloudrun"]),
+    targetConcurrentRequests: scalar(integer(1)).default(50000),
+    deletionProtection: scalar(boolean()).default(true),
+    network: networkSchema,
+    database: databaseSchema,
+    cache: cacheSchema,
+    app: appSchema,
+    gke: gkeSchema,
+    cloudrun: cloudrunSchema,
+  })
+  // Cross-field rules judge only values that passed their own rules, so they can rely on them.
+  .superRefine(
+    (cfg, ctx) => {
+      const fail = (path: string[], message: string) => ctx.addIssue({ code: "custom", path, message });
+      const { app, gke, cloudrun, database } = cfg;
+
+      if (gke.minNodes > gke.maxNodes) fail(["gke", "minNodes"], `must be <= gke.maxNodes (${gke.maxNodes})`);
+      if (gke.minReplicas > gke.maxReplicas) {
+        fail(["gke", "minReplicas"], `must be <= gke.maxReplicas (${gke.maxReplicas})`);
+      }
+      if (cloudrun.minInstances > cloudrun.maxInstances) {
+        fail(["cloudrun", "minInstances"], `must be <= cloudrun.maxInstances (${cloudrun.maxInstances})`);
+      }
+      if (cloudrun.concurrency > app.maxInFlight) {
+        fail(
+          ["cloudrun", "concurrency"],
+          `must be <= app.maxInFlight (${app.maxInFlight}), or Cloud Run routes requests the API answers with 503`,
+        );
+      }
+      // Cloud Run's own limits, checked on every stack because `platform` can be switched at any time.
+      if (cloudrun.concurrency > 1 && parseCpuCores(app.cpu) < 1) {
+        fail(
+          ["app", "cpu"],
+          `must be >= 1 when cloudrun.concurrency (${cloudrun.concurrency}) is above 1 (Cloud Run rule)`,
+        );
+      }
+      if (parseMemoryMiB(app.memory) < CLOUD_RUN_MIN_MEMORY_MIB) {
+        fail(
+          ["app", "memory"],
+          `must be at least ${CLOUD_RUN_MIN_MEMORY_MIB}Mi (Cloud Run second generation minimum)`,
+        );
+      }
+      const { subnetCidr, podsCidr, servicesCidr } = cfg.network;
+      const overlap = findOverlap({ subnetCidr, podsCidr, servicesCidr });
+      if (overlap) fail(["network", overlap[1]], `must not overlap network.${overlap[0]}`);
+      if (database.availabilityType === "REGIONAL" && !database.pointInTimeRecovery) {
+        fail(["database", "pointInTimeRecovery"], "must be true when database.availabilityType is REGIONAL");
+      }
+
+      const target = cfg.targetConcurrentRequests;
+      if (cfg.platform === "gke" && gke.maxReplicas * app.maxInFlight < target) {
+        fail(
+          ["gke", "maxReplicas"],
+          `must be >= ${Math.ceil(target / app.maxInFlight)} so that gke.maxReplicas x app.maxInFlight ` +
+            `(${gke.maxReplicas} x ${app.maxInFlight}) covers targetConcurrentRequests (${target})`,
+        );
+      }
+      if (cfg.platform === "cloudrun" && cloudrun.maxInstances * cloudrun.concurrency < target) {
+        fail(
+          ["cloudrun", "maxInstances"],
+          `must be >= ${Math.ceil(target / cloudrun.concurrency)} so that cloudrun.maxInstances x cloudrun.concurrency ` +
+            `(${cloudrun.maxInstances} x ${cloudrun.concurrency}) covers targetConcurrentRequests (${target})`,
+        );
+      }
+
+      // Both platforms are checked whatever is deployed: switching `platform` must never be the change
+      // that exhausts PostgreSQL. Replicas carry the same max_connections, and each replica serves the
+      // replica pool of every app instance, so one check covers the primary and each replica.
+      const scales = [
+        ["gke.maxReplicas", gke.maxReplicas],
+        ["cloudrun.maxInstances", cloudrun.maxInstances],
+      ] as const;
+      for (const [scaleKey, maxScale] of scales) {
+        const connections = app.poolMax * maxScale;
+        // Integer arithmetic, so no floating-point rounding decides a case at the boundary.
+        if (connections * 100 > database.maxConnections * CONNECTION_BUDGET_PERCENT) {
+          fail(
+            ["database", "maxConnections"],
+            `must be >= ${Math.ceil((connections * 100) / CONNECTION_BUDGET_PERCENT)} so that app.poolMax x ${scaleKey} ` +
+              `(${app.poolMax} x ${maxScale} = ${connections}) stays within ${CONNECTION_BUDGET_PERCENT}% of it`,
+          );
+        }
+      }
+    },
+    { when: (payload) => payload.issues.length === 0 },
+  );
+
+export type StackConfig = z.output<typeof stackConfigSchema>;
+export type Platform = StackConfig["platform"];
+
+/** Full config key (`gcp:region`, `gcp-async-api:database.tier`) of a path in the schema. */
+function configKey(path: readonly PropertyKey[]): string {
+  const [head, ...rest] = path.map(String);
+  if (head === "gcp") return `gcp:${rest.join(".")}`;
+  return `${PROJECT_NAME}:${[head, ...rest].join(".")}`;
+}
+
+function toStackConfigError(issue: z.core.$ZodIssue): StackConfigError {
+  if (issue.code === "unrecognized_keys") {
+    return new StackConfigError(configKey([...issue.path, issue.keys[0]]), "is not a known setting");
+  }
+  return new StackConfigError(configKey(issue.path), issue.message);
+}
+
+/**
+ * Validates raw config values keyed by full config key (`gcp:project`, `gcp-async-api:platform`),
+ * as strings the way Pulumi hands them to a program (structured values as JSON). Throws the first
+ * broken rule as a StackConfigError.
+ */
+export function parseStackConfig(raw: Readonly<Record<string, string | undefined>>): StackConfig {
+  const input: Record<string, unknown> = { gcp: { project: raw["gcp:project"], region: raw["gcp:region"] } };
+  for (const [key, value] of Object.entries(raw)) {
+    if (value !== undefined && key.startsWith(`${PROJECT_NAME}:`))
+      input[key.slice(PROJECT_NAME.length + 1)] = value;
+  }
+  const result = stackConfigSchema.safeParse(input);
+  if (!result.success) throw toStackConfigError(result.error.issues[0]);
+  return result.data;
+}
+
+/** Reads the running stack's config (project keys and gcp:project/gcp:region) and validates it. */
+export function loadStackConfig(): StackConfig {
+  const projectConfig = new pulumi.Config();
+  const gcpConfig = new pulumi.Config("gcp");
+  const raw: Record<string, string | undefined> = {
+    "gcp:project": gcpConfig.get("project"),
+    "gcp:region": gcpConfig.get("region"),
+  };
+  // Every project key is passed on, so a misspelt key fails instead of being silently ignored.
+  for (const fullKey of Object.keys(pulumi.runtime.allConfig())) {
+    if (fullKey.startsWith(`${PROJECT_NAME}:`))
+      raw[fullKey] = projectConfig.get(fullKey.slice(PROJECT_NAME.length + 1));
+  }
+  return parseStackConfig(raw);
+}
