@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import type { Config } from "./config";
-import { registerErrorHandling, sendFrameworkError } from "./errors";
+import { answerClientError, registerErrorHandling, sendFrameworkError } from "./errors";
 import { healthPlugin } from "./health";
 import { CachedItemsRepository } from "./items/cached-repository";
 import { PostgresItemsRepository } from "./items/repository";
@@ -45,6 +45,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     // Any over-long id reaches the route and its UUID check (a 400), not the router's bare 414.
     routerOptions: { maxParamLength: MAX_PATH_PARAMETER_LENGTH },
     frameworkErrors: sendFrameworkError,
+    clientErrorHandler: answerClientError,
   });
 
   registerErrorHandling(app);

@@ -90,8 +90,9 @@ function lsnValue(lsn: string): bigint {
 }
 
 /**
- * The primary and the optional read replica. Writes go to the primary; reads go to the replica
+ * The primary and the optional read replica. Writes go to the primary; `read` goes to the replica
  * only when it is known to hold every write this process acknowledged, else to the primary.
+ * Writes of other processes are invisible here: callers that need them use `readPrimary`.
  */
 export class Database {
   private readonly primary: Pool;
@@ -140,6 +141,11 @@ export class Database {
       const fromReplica = await this.readFreshReplica(this.replica, work);
       if (fromReplica && !askPrimary(fromReplica.result)) return fromReplica.result;
     }
+    return this.onPrimary(work);
+  }
+
+  /** Runs `work` on the primary: the one source that has every acknowledged write of every process. */
+  readPrimary<T>(work: (db: Queryable) => Promise<T>): Promise<T> {
     return this.onPrimary(work);
   }
 

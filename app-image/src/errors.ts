@@ -1,4 +1,5 @@
 import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 /** An error that is the client's answer: RFC 9457 problem details with a status. */
@@ -24,19 +25,43 @@ export const serviceUnavailable = (detail: string, retryAfterSeconds: number, ca
 
 const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
+function problemBody(status: number, detail: string): Buffer {
+  const title = STATUS_CODES[status] ?? "Error";
+  return Buffer.from(JSON.stringify({ type: "about:blank", title, status, detail }));
+}
+
 function sendProblem(reply: FastifyReply, problem: HttpProblem): FastifyReply {
-  const body = {
-    type: "about:blank",
-    title: STATUS_CODES[problem.status] ?? "Error",
-    status: problem.status,
-    detail: problem.detail,
-  };
   // A Buffer, so Fastify sends the media type as is (it appends a charset to JSON it serialises).
   return reply
     .code(problem.status)
     .headers(problem.headers)
     .type(PROBLEM_CONTENT_TYPE)
-    .send(Buffer.from(JSON.stringify(body)));
+    .send(problemBody(problem.status, problem.detail));
+}
+
+// Node's parser errors that have a status of their own; every other parse error is a 400.
+const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+  HPE_HEADER_OVERFLOW: 431,
+};
+
+/**
+ * For Fastify's `clientErrorHandler`: a request Node cannot parse (bad request line, header or
+ * framing) never reaches a route, so the problem response is written on the socket here.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = CLIENT_ERROR_STATUS[error.code ?? ""] ?? 400;
+  const body = problemBody(status, "The request is not valid HTTP/1.1");
+  const head =
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
+    `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+  // end() flushes before closing; destroy() could drop the answer.
+  socket.end(Buffer.concat([Buffer.from(head), body]));
 }
 
 function isFastifyClientError(error: FastifyError): boolean {

@@ -22,7 +22,9 @@ export class CachedItemsRepository implements ItemsRepository {
     if (cached.kind === "hit") return cached.item;
     // Ids are never reused, so a tombstone is a definitive answer.
     if (cached.kind === "deleted") return undefined;
-    const item = await this.inner.get(id);
+    // A real miss means no update or delete of this id is recent enough for a lagging replica to
+    // miss it; with Redis unavailable nothing says so, and only the primary is safe.
+    const item = await this.inner.get(id, cached.kind === "miss" ? "fresh-replica" : "primary");
     if (item && cached.kind === "miss") this.cache.fill(item);
     return item;
   }

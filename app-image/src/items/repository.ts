@@ -1,4 +1,4 @@
-import type { Database } from "../database";
+import type { Database, Queryable } from "../database";
 import type { Item, ItemInput, PageRequest } from "./schema";
 
 export type UpdateResult =
@@ -11,10 +11,18 @@ export interface Page {
   readonly hasMore: boolean;
 }
 
+/**
+ * Where a read by id may be answered. Only "primary" is read-your-writes for every process: a
+ * write acknowledged by another process may not have reached the replica yet, and nothing in this
+ * process can tell. "fresh-replica" is for callers that know no such write exists (a real cache
+ * miss: every acknowledged update or delete leaves a cache entry behind).
+ */
+export type ReadSource = "primary" | "fresh-replica";
+
 /** Storage of items; every method resolves only after the primary committed its write. */
 export interface ItemsRepository {
   create(input: ItemInput): Promise<Item>;
-  get(id: string): Promise<Item | undefined>;
+  get(id: string, source?: ReadSource): Promise<Item | undefined>;
   /** `expectedVersion` undefined: update whatever the current version is. */
   update(id: string, input: ItemInput, expectedVersion: number | undefined): Promise<UpdateResult>;
   /** False when there was no such item. */
@@ -61,12 +69,14 @@ export class PostgresItemsRepository implements ItemsRepository {
     });
   }
 
-  async get(id: string): Promise<Item | undefined> {
-    const row = await this.database.read(
-      async (db) => (await db.query<ItemRow>(`SELECT ${COLUMNS} FROM items WHERE id = $1`, [id])).rows[0],
-      // The replica may not have received the insert yet; only the primary can say 404.
-      (found) => found === undefined,
-    );
+  async get(id: string, source: ReadSource = "primary"): Promise<Item | undefined> {
+    const selectById = async (db: Queryable) =>
+      (await db.query<ItemRow>(`SELECT ${COLUMNS} FROM items WHERE id = $1`, [id])).rows[0];
+    const row =
+      source === "primary"
+        ? await this.database.readPrimary(selectById)
+        : // The replica may not have received the insert yet; only the primary can say 404.
+          await this.database.read(selectById, (found) => found === undefined);
     return row && toItem(row);
   }
 
