@@ -1,0 +1,37 @@
+// Writes the policy pack's config for one stack, the file CI passes as `--policy-pack-config`:
+//   npx tsx policy/stack-policy-config.ts prod > policy-config.json
+// The capacity target comes from Pulumi.yaml's defaults and Pulumi.<stack>.yaml, read the way the
+// plan tool reads them and validated by the program's own parser (config.ts), so the policy holds
+// the stack to exactly the number its file sets; the capacity itself is measured from the
+// resources the program registers.
+// Not loaded by the pack (index.ts): it reads the repository, which the pack does not need.
+import * as path from "node:path";
+
+import { parseStackConfig } from "../config";
+import { loadStackConfig, runtimeConfig } from "../plan/stack-config";
+import { CAPACITY_POLICY, type CapacityPolicyConfig } from "./policies";
+
+const REPOSITORY_ROOT = path.join(__dirname, "..");
+
+/** Pulumi.yaml defaults + Pulumi.<stack>.yaml, handed to config.ts exactly as the program gets them. */
+export function stackPolicyConfig(
+  stack: string,
+  root = REPOSITORY_ROOT,
+): Record<typeof CAPACITY_POLICY, CapacityPolicyConfig> {
+  const config = parseStackConfig(runtimeConfig(loadStackConfig(root, stack, {})));
+  return { [CAPACITY_POLICY]: { targetConcurrentRequests: config.targetConcurrentRequests } };
+}
+
+if (require.main === module) {
+  const stack = process.argv[2];
+  if (!stack || !/^[A-Za-z0-9_.-]+$/.test(stack)) {
+    console.error("usage: tsx policy/stack-policy-config.ts <stack>   (reads Pulumi.<stack>.yaml)");
+    process.exit(2);
+  }
+  try {
+    process.stdout.write(`${JSON.stringify(stackPolicyConfig(stack), null, 2)}\n`);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(2);
+  }
+}
