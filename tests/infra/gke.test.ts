@@ -1,0 +1,508 @@
+import * as assert from "node:assert/strict";
+
+import { nodeOptionsFor } from "../../components/api-environment";
+import {
+  gkeKubeconfig,
+  NODE_SERVICE_ACCOUNT_ROLES,
+  resolveGkeClusterArgs,
+  type GkeClusterArgs,
+} from "../../components/gke-cluster";
+import { resolveGkeWorkloadArgs, type GkeWorkloadSettings } from "../../components/gke-workload";
+import type { PlanDocument } from "../../plan/types";
+import { Inventory, planOf, SECRET, T, type PlannedResource } from "./inventory";
+import { stackConfig, STACKS } from "./stack-files";
+
+const COMPONENT = { cluster: "gcp-async-api:gcp:GkeCluster", workload: "gcp-async-api:gcp:GkeWorkload" };
+const K = {
+  cluster: "gcp:container/cluster:Cluster",
+  nodePool: "gcp:container/nodePool:NodePool",
+  account: "gcp:serviceaccount/account:Account",
+  projectIam: "gcp:projects/iAMMember:IAMMember",
+  secretIam: "gcp:secretmanager/secretIamMember:SecretIamMember",
+  accountIam: "gcp:serviceaccount/iAMMember:IAMMember",
+  provider: "pulumi:providers:kubernetes",
+  namespace: "kubernetes:core/v1:Namespace",
+  serviceAccount: "kubernetes:core/v1:ServiceAccount",
+  secret: "kubernetes:core/v1:Secret",
+  deployment: "kubernetes:apps/v1:Deployment",
+  hpa: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+  pdb: "kubernetes:policy/v1:PodDisruptionBudget",
+  service: "kubernetes:core/v1:Service",
+  backendConfig: "kubernetes:cloud.google.com/v1:BackendConfig",
+  ingress: "kubernetes:networking.k8s.io/v1:Ingress",
+} as const;
+const SECRET_ENV = ["DATABASE_URL", "DATABASE_REPLICA_URL", "REDIS_URL", "REDIS_CA_CERT"];
+
+type Json = Record<string, unknown>;
+interface EnvEntry {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string } };
+}
+interface ContainerInputs {
+  env: EnvEntry[];
+  lifecycle: { preStop: { sleep: { seconds: number } } };
+  [key: string]: unknown;
+}
+
+/** The one resource of `type` inside `component`'s subtree; fails naming what the subtree holds. */
+function only(plan: Inventory, component: string, type: string): PlannedResource {
+  const matches = plan.under(component).filter((resource) => resource.type === type);
+  assert.equal(
+    matches.length,
+    1,
+    `expected one ${type} under ${component}, found: ${JSON.stringify(
+      matches.map((r) => r.urn),
+      null,
+      2,
+    )}`,
+  );
+  return matches[0];
+}
+
+function podLabelsOf(deployment: PlannedResource): Record<string, string> {
+  return (deployment.inputs.spec as { template: { metadata: { labels: Record<string, string> } } }).template
+    .metadata.labels;
+}
+
+function podSpecOf(deployment: PlannedResource): Json & { containers: ContainerInputs[] } {
+  const spec = deployment.inputs.spec as { template: { spec: Json & { containers: ContainerInputs[] } } };
+  return spec.template.spec;
+}
+
+for (const stack of STACKS) {
+  describe(`GKE platform of the ${stack} stack`, () => {
+    const cfg = stackConfig(stack);
+    const { project, region } = cfg.gcp;
+    let doc: PlanDocument;
+    let plan: Inventory;
+
+    before(async function () {
+      this.timeout(180_000);
+      doc = await planOf(stack, { platform: "gke" });
+      plan = new Inventory(doc.resources);
+    });
+
+    it("runs a private, VPC-native Standard cluster with Workload Identity, Dataplane V2 and shielded nodes", () => {
+      const cluster = only(plan, COMPONENT.cluster, K.cluster);
+      const subnets = plan.all(T.subnetwork);
+      assert.equal(subnets.length, 1, "one subnet expected");
+      const subnet = subnets[0].inputs as { secondaryIpRanges: { rangeName: string }[] };
+      assert.deepStrictEqual(
+        {
+          location: cluster.inputs.location,
+          removeDefaultNodePool: cluster.inputs.removeDefaultNodePool,
+          initialNodeCount: cluster.inputs.initialNodeCount,
+          networkingMode: cluster.inputs.networkingMode,
+          ipAllocationPolicy: cluster.inputs.ipAllocationPolicy,
+          enablePrivateNodes: (cluster.inputs.privateClusterConfig as Json).enablePrivateNodes,
+          workloadIdentityConfig: cluster.inputs.workloadIdentityConfig,
+          releaseChannel: cluster.inputs.releaseChannel,
+          datapathProvider: cluster.inputs.datapathProvider,
+          enableShieldedNodes: cluster.inputs.enableShieldedNodes,
+          clusterAutoscaling: cluster.inputs.clusterAutoscaling,
+          deletionProtection: cluster.inputs.deletionProtection,
+          httpLoadBalancing: (cluster.inputs.addonsConfig as Json).httpLoadBalancing,
+          managedPrometheus: (cluster.inputs.monitoringConfig as Json).managedPrometheus,
+        },
+        {
+          location: cfg.gke.regional ? region : `${region}-b`,
+          removeDefaultNodePool: true,
+          initialNodeCount: 1,
+          networkingMode: "VPC_NATIVE",
+          ipAllocationPolicy: {
+            clusterSecondaryRangeName: subnet.secondaryIpRanges[0].rangeName,
+            servicesSecondaryRangeName: subnet.secondaryIpRanges[1].rangeName,
+          },
+          enablePrivateNodes: true,
+          workloadIdentityConfig: { workloadPool: `${project}.svc.id.goog` },
+          releaseChannel: { channel: cfg.gke.releaseChannel },
+          datapathProvider: "ADVANCED_DATAPATH",
+          enableShieldedNodes: true,
+          clusterAutoscaling: { enabled: false, autoscalingProfile: "OPTIMIZE_UTILIZATION" },
+          deletionProtection: cfg.deletionProtection,
+          httpLoadBalancing: { disabled: false },
+          managedPrometheus: { enabled: true },
+        },
+        `cluster inputs:\n${JSON.stringify(cluster.inputs, null, 2)}`,
+      );
+      for (const replacing of ["nodeConfig", "nodePools", "minMasterVersion"]) {
+        assert.ok(!(replacing in cluster.inputs), `the cluster sets ${replacing}`);
+      }
+      assert.match(
+        (cluster.inputs.maintenancePolicy as { dailyMaintenanceWindow: { startTime: string } })
+          .dailyMaintenanceWindow.startTime,
+        /^0[0-5]:\d\d$/,
+        "maintenance must start at night (UTC)",
+      );
+    });
+
+    it("autoscales one auto-named node pool within the configured bounds without losing capacity", () => {
+      const pool = only(plan, COMPONENT.cluster, K.nodePool);
+      const expected = {
+        autoscaling: { minNodeCount: cfg.gke.minNodes, maxNodeCount: cfg.gke.maxNodes },
+        management: { autoRepair: true, autoUpgrade: true },
+        upgradeSettings: { maxUnavailable: 0, maxSurge: 1 },
+        nodeConfig: {
+          machineType: cfg.gke.machineType,
+          oauthScopes: ["https://www.googleapis.com/auth/cloud-platform"],
+          shieldedInstanceConfig: { enableSecureBoot: true, enableIntegrityMonitoring: true },
+          workloadMetadataConfig: { mode: "GKE_METADATA" },
+        },
+      };
+      plan.expectInputs(K.nodePool, pool.name, expected);
+      assert.ok(!("name" in pool.inputs), "a fixed pool name would turn replacement into delete-then-create");
+      plan.expectDependsOn(pool, [only(plan, COMPONENT.cluster, K.cluster)]);
+    });
+
+    it("gives the nodes their own service account holding exactly the two node roles", () => {
+      const pool = only(plan, COMPONENT.cluster, K.nodePool);
+      const email = (pool.inputs.nodeConfig as { serviceAccount: string }).serviceAccount;
+      assert.doesNotMatch(email, /-compute@developer\.gserviceaccount\.com$/);
+      const grants = plan
+        .all(K.projectIam)
+        .filter((grant) => grant.inputs.member === `serviceAccount:${email}`);
+      assert.deepEqual(
+        grants.map((grant) => grant.inputs.role).sort(),
+        [...NODE_SERVICE_ACCOUNT_ROLES].sort(),
+      );
+      plan.expectDependsOn(pool, grants);
+    });
+
+    it("reaches the cluster through one Kubernetes provider that only a cluster replacement replaces", () => {
+      const provider = only(plan, COMPONENT.cluster, K.provider);
+      const cluster = only(plan, COMPONENT.cluster, K.cluster);
+      assert.equal(provider.inputs.kubeconfig, SECRET);
+      assert.match(String(provider.inputs.clusterIdentifier), /^projects\/.+\/clusters\/.+$/);
+      plan.expectDependsOn(provider, [cluster, only(plan, COMPONENT.cluster, K.nodePool)]);
+      const strays = plan.resources
+        .filter((resource) => resource.type.startsWith("kubernetes:"))
+        .filter((resource) => !resource.provider?.startsWith(`${provider.urn}::`));
+      assert.deepEqual(
+        strays.map((resource) => resource.urn),
+        [],
+        "Kubernetes objects outside the cluster provider",
+      );
+    });
+
+    it("runs the API with probes, a preStop sleep and a grace period longer than the whole shutdown", () => {
+      const deployment = only(plan, COMPONENT.workload, K.deployment);
+      const pod = podSpecOf(deployment);
+      const [container] = pod.containers;
+      const env = Object.fromEntries(container.env.map((entry) => [entry.name, entry.value]));
+      const preStop = container.lifecycle.preStop.sleep.seconds;
+      const drainAndGrace = (Number(env.SHUTDOWN_DRAIN_MS) + Number(env.SHUTDOWN_GRACE_MS)) / 1000;
+      assert.ok(preStop >= 10 && preStop <= 15, `preStop sleep ${preStop}s`);
+      assert.ok(
+        Number(pod.terminationGracePeriodSeconds) > preStop + drainAndGrace,
+        `terminationGracePeriodSeconds ${String(pod.terminationGracePeriodSeconds)} <= ${preStop} + ${drainAndGrace}`,
+      );
+      assert.equal(pod.containers.length, 1, "one Node.js process per pod");
+      plan.expectInputs(K.deployment, deployment.name, {
+        spec: {
+          strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
+          template: {
+            spec: {
+              securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+              containers: [
+                {
+                  resources: {
+                    requests: { cpu: cfg.app.cpu, memory: cfg.app.memory },
+                    limits: { cpu: cfg.app.cpu, memory: cfg.app.memory },
+                  },
+                  readinessProbe: { httpGet: { path: "/readyz" } },
+                  livenessProbe: { httpGet: { path: "/healthz" } },
+                  startupProbe: { httpGet: { path: "/healthz" } },
+                  securityContext: {
+                    allowPrivilegeEscalation: false,
+                    readOnlyRootFilesystem: true,
+                    capabilities: { drop: ["ALL"] },
+                  },
+                },
+              ],
+            },
+          },
+        },
+      });
+      assert.ok(
+        !("replicas" in (deployment.inputs.spec as Json)),
+        "the HPA, not the Deployment, owns replicas",
+      );
+      const spread = pod.topologySpreadConstraints as { topologyKey: string; maxSkew: number }[];
+      assert.deepEqual(
+        spread.map(({ topologyKey, maxSkew }) => [topologyKey, maxSkew]),
+        [
+          ["topology.kubernetes.io/zone", 1],
+          ["kubernetes.io/hostname", 1],
+        ],
+      );
+    });
+
+    it("passes the app settings as plain env and the four secrets only through a Kubernetes Secret", () => {
+      const deployment = only(plan, COMPONENT.workload, K.deployment);
+      const [container] = podSpecOf(deployment).containers;
+      const plain = Object.fromEntries(
+        container.env.filter((entry) => entry.value !== undefined).map((entry) => [entry.name, entry.value]),
+      );
+      assert.deepEqual(
+        {
+          PORT: plain.PORT,
+          DATABASE_POOL_MAX: plain.DATABASE_POOL_MAX,
+          MAX_IN_FLIGHT: plain.MAX_IN_FLIGHT,
+          CACHE_TTL_SECONDS: plain.CACHE_TTL_SECONDS,
+          SHUTDOWN_GRACE_MS: plain.SHUTDOWN_GRACE_MS,
+          LOG_LEVEL: plain.LOG_LEVEL,
+          GOOGLE_CLOUD_PROJECT: plain.GOOGLE_CLOUD_PROJECT,
+          NODE_OPTIONS: plain.NODE_OPTIONS,
+        },
+        {
+          PORT: "8080",
+          DATABASE_POOL_MAX: String(cfg.app.poolMax),
+          MAX_IN_FLIGHT: String(cfg.app.maxInFlight),
+          CACHE_TTL_SECONDS: String(cfg.app.cacheTtlSeconds),
+          SHUTDOWN_GRACE_MS: String(cfg.app.shutdownGraceMs),
+          LOG_LEVEL: cfg.app.logLevel,
+          GOOGLE_CLOUD_PROJECT: project,
+          NODE_OPTIONS: nodeOptionsFor(cfg.app.memory),
+        },
+      );
+      assert.ok(!Object.values(plain).includes(SECRET), "a secret ended up in a plain env value");
+      const secretObject = only(plan, COMPONENT.workload, K.secret);
+      assert.equal(secretObject.inputs.stringData, SECRET, "the Secret's data must stay a Pulumi secret");
+      const fromSecret = container.env.filter((entry) => entry.valueFrom?.secretKeyRef);
+      assert.deepEqual(
+        fromSecret.map((entry) => [entry.name, entry.valueFrom?.secretKeyRef?.key]),
+        SECRET_ENV.map((name) => [name, name]),
+      );
+      plan.expectDependsOn(deployment, [secretObject]);
+      for (const name of SECRET_ENV) assert.ok(!(name in plain), `${name} is a plain env value`);
+    });
+
+    it("scales on CPU between the configured replica bounds and limits voluntary disruption", () => {
+      const hpa = only(plan, COMPONENT.workload, K.hpa);
+      plan.expectInputs(K.hpa, hpa.name, {
+        spec: {
+          scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment" },
+          minReplicas: cfg.gke.minReplicas,
+          maxReplicas: cfg.gke.maxReplicas,
+          metrics: [
+            {
+              type: "Resource",
+              resource: {
+                name: "cpu",
+                target: { type: "Utilization", averageUtilization: cfg.gke.cpuTargetPercent },
+              },
+            },
+          ],
+        },
+      });
+      plan.expectDependsOn(hpa, [only(plan, COMPONENT.workload, K.deployment)]);
+      const podLabels = podLabelsOf(only(plan, COMPONENT.workload, K.deployment));
+      plan.expectInputs(K.pdb, only(plan, COMPONENT.workload, K.pdb).name, {
+        spec: { maxUnavailable: "10%", selector: { matchLabels: podLabels } },
+      });
+    });
+
+    it("serves through a container-native load balancer that drains connections on a static IP", () => {
+      const service = only(plan, COMPONENT.workload, K.service);
+      const backendConfig = only(plan, COMPONENT.workload, K.backendConfig);
+      const annotations = (service.inputs.metadata as { annotations: Record<string, string> }).annotations;
+      assert.equal(annotations["cloud.google.com/neg"], '{"ingress": true}');
+      assert.match(annotations["cloud.google.com/backend-config"], /^\{"default": ".+"\}$/);
+      plan.expectDependsOn(service, [backendConfig]);
+
+      const pod = podSpecOf(only(plan, COMPONENT.workload, K.deployment));
+      const spec = backendConfig.inputs.spec as {
+        healthCheck: { requestPath: string };
+        connectionDraining: { drainingTimeoutSec: number };
+      };
+      assert.equal(spec.healthCheck.requestPath, "/readyz");
+      const draining = spec.connectionDraining.drainingTimeoutSec;
+      const preStop = pod.containers[0].lifecycle.preStop.sleep.seconds;
+      assert.ok(
+        draining >= preStop && draining < Number(pod.terminationGracePeriodSeconds),
+        `drainingTimeoutSec ${draining} outside [preStop ${preStop}, grace period)`,
+      );
+
+      const ingress = only(plan, COMPONENT.workload, K.ingress);
+      const address = only(plan, COMPONENT.workload, T.globalAddress);
+      assert.equal(address.inputs.addressType, "EXTERNAL");
+      const ingressAnnotations = (ingress.inputs.metadata as { annotations: Record<string, string> })
+        .annotations;
+      assert.equal(ingressAnnotations["kubernetes.io/ingress.class"], "gce");
+      assert.ok(
+        ingressAnnotations["kubernetes.io/ingress.global-static-ip-name"],
+        "no static IP on the Ingress",
+      );
+      plan.expectDependsOn(ingress, [address, service]);
+      assert.match(String(doc.outputs.url), /^http:\/\/\d+\.\d+\.\d+\.\d+$/);
+    });
+
+    it("gives the pods a Workload Identity with least privilege: per-secret access, no keys", () => {
+      const gsaGrants = plan.under(COMPONENT.workload).filter((resource) => resource.type === K.projectIam);
+      assert.deepEqual(gsaGrants.map((grant) => grant.inputs.role).sort(), [
+        "roles/cloudtrace.agent",
+        "roles/logging.logWriter",
+        "roles/monitoring.metricWriter",
+      ]);
+      const member = String(gsaGrants[0].inputs.member);
+      const email = member.replace(/^serviceAccount:/, "");
+      const secretGrants = plan.under(COMPONENT.workload).filter((resource) => resource.type === K.secretIam);
+      assert.equal(secretGrants.length, SECRET_ENV.length);
+      for (const grant of secretGrants) {
+        assert.deepEqual(
+          [grant.inputs.role, grant.inputs.member],
+          ["roles/secretmanager.secretAccessor", member],
+        );
+      }
+      const ksa = only(plan, COMPONENT.workload, K.serviceAccount);
+      assert.equal(
+        (ksa.inputs.metadata as { annotations: Record<string, string> }).annotations[
+          "iam.gke.io/gcp-service-account"
+        ],
+        email,
+      );
+      const namespace = (only(plan, COMPONENT.workload, K.namespace).inputs.metadata as { name: string })
+        .name;
+      const binding = only(plan, COMPONENT.workload, K.accountIam);
+      assert.equal(binding.inputs.role, "roles/iam.workloadIdentityUser");
+      assert.match(
+        String(binding.inputs.member),
+        new RegExp(`^serviceAccount:${project}\\.svc\\.id\\.goog\\[${namespace}/[a-z0-9-]+\\]$`),
+      );
+      plan.expectDependsOn(binding, [only(plan, COMPONENT.cluster, K.cluster), ksa]);
+      const pod = podSpecOf(only(plan, COMPONENT.workload, K.deployment));
+      assert.ok(String(binding.inputs.member).endsWith(`/${String(pod.serviceAccountName)}]`));
+    });
+
+    it("creates no Cloud Run resource", () => {
+      const cloudRun = plan.resources.filter(
+        (resource) =>
+          resource.type.startsWith("gcp:cloudrunv2/") ||
+          resource.type === "gcp-async-api:gcp:CloudRunService",
+      );
+      assert.deepEqual(
+        cloudRun.map((resource) => resource.urn),
+        [],
+      );
+    });
+  });
+}
+
+describe("resolveGkeClusterArgs", () => {
+  const base: GkeClusterArgs = {
+    project: "acme",
+    region: "europe-west1",
+    network: "vpc",
+    subnetwork: "subnet",
+    podsRangeName: "pods",
+    servicesRangeName: "services",
+  };
+
+  it("defaults to a regional cluster on the REGULAR channel with deletion protection", () => {
+    const resolved = resolveGkeClusterArgs(base);
+    assert.deepEqual(
+      [
+        resolved.location,
+        resolved.releaseChannel,
+        resolved.deletionProtection,
+        resolved.maintenanceStartTime,
+      ],
+      ["europe-west1", "REGULAR", true, "02:00"],
+    );
+  });
+
+  it("puts a zonal cluster in zone b of the region unless told otherwise", () => {
+    assert.equal(resolveGkeClusterArgs({ ...base, regional: false }).location, "europe-west1-b");
+    assert.equal(
+      resolveGkeClusterArgs({ ...base, regional: false, zone: "europe-west1-d" }).location,
+      "europe-west1-d",
+    );
+    assert.throws(() => resolveGkeClusterArgs({ ...base, regional: false, zone: "us-east1-b" }), /`zone`/);
+  });
+
+  it("rejects bad values naming the field", () => {
+    const cases: [Partial<GkeClusterArgs>, RegExp][] = [
+      [{ region: "europe" }, /`region`/],
+      [{ minNodesPerZone: -1 }, /`minNodesPerZone`/],
+      [{ minNodesPerZone: 3, maxNodesPerZone: 2 }, /`maxNodesPerZone`.*`minNodesPerZone`/],
+      [{ maxNodesPerZone: 0 }, /`maxNodesPerZone`/],
+      [{ releaseChannel: "NIGHTLY" as "RAPID" }, /`releaseChannel`/],
+      [{ maintenanceStartTime: "25:00" }, /`maintenanceStartTime`/],
+      [
+        { masterAuthorizedNetworks: [{ cidrBlock: "10.0.0.1", displayName: "x" }] },
+        /`masterAuthorizedNetworks`/,
+      ],
+      [{ diskSizeGb: 5 }, /`diskSizeGb`/],
+    ];
+    for (const [override, message] of cases) {
+      assert.throws(() => resolveGkeClusterArgs({ ...base, ...override }), message, JSON.stringify(override));
+    }
+  });
+
+  it("writes a kubeconfig whose user runs gke-gcloud-auth-plugin", () => {
+    const config = JSON.parse(gkeKubeconfig("c1", "34.1.2.3", "Q0E=")) as {
+      clusters: { cluster: { server: string; "certificate-authority-data": string } }[];
+      users: { user: { exec: Json } }[];
+    };
+    assert.deepEqual(config.clusters[0].cluster, {
+      server: "https://34.1.2.3",
+      "certificate-authority-data": "Q0E=",
+    });
+    assert.deepEqual(pickExec(config.users[0].user.exec), {
+      apiVersion: "client.authentication.k8s.io/v1beta1",
+      command: "gke-gcloud-auth-plugin",
+      provideClusterInfo: true,
+    });
+  });
+});
+
+function pickExec(exec: Json): Json {
+  return { apiVersion: exec.apiVersion, command: exec.command, provideClusterInfo: exec.provideClusterInfo };
+}
+
+describe("resolveGkeWorkloadArgs", () => {
+  const base: GkeWorkloadSettings = {
+    project: "acme",
+    app: {
+      cpu: "1",
+      memory: "1Gi",
+      poolMax: 8,
+      maxInFlight: 1000,
+      cacheTtlSeconds: 60,
+      shutdownGraceMs: 8000,
+      logLevel: "info",
+    },
+  };
+
+  it("sizes the grace period and LB draining from preStop, drain and grace", () => {
+    const resolved = resolveGkeWorkloadArgs({ ...base, preStopSleepSeconds: 12 });
+    // 12 s preStop + 2 s drain + 8 s grace, then 5 s for the process to exit.
+    assert.equal(resolved.connectionDrainingSeconds, 22);
+    assert.equal(resolved.terminationGracePeriodSeconds, 27);
+    assert.deepEqual(
+      [resolved.minReplicas, resolved.maxReplicas, resolved.cpuTargetPercent, resolved.namespace],
+      [3, 50, 60, "api"],
+    );
+  });
+
+  it("rejects bad values naming the field", () => {
+    const cases: [Partial<GkeWorkloadSettings>, RegExp][] = [
+      [{ minReplicas: 0 }, /`minReplicas`/],
+      [{ minReplicas: 5, maxReplicas: 4 }, /`maxReplicas`/],
+      [{ cpuTargetPercent: 120 }, /`cpuTargetPercent`/],
+      [{ preStopSleepSeconds: 0 }, /`preStopSleepSeconds`/],
+      [{ namespace: "Api" }, /`namespace`/],
+      [{ domain: "not a domain" }, /`domain`/],
+      [{ app: { ...base.app, memory: "lots" } }, /`app.memory`/],
+      [{ app: { ...base.app, cpu: "fast" } }, /`app.cpu`/],
+    ];
+    for (const [override, message] of cases) {
+      assert.throws(
+        () => resolveGkeWorkloadArgs({ ...base, ...override }),
+        message,
+        JSON.stringify(override),
+      );
+    }
+  });
+});
