@@ -146,6 +146,8 @@ const gkeSchema = structured({
   maxReplicas: integer(1).default(60),
   cpuTargetPercent: integer(10, 95).default(60),
   releaseChannel: oneOf(["RAPID", "REGULAR", "STABLE"]).default("REGULAR"),
+  hpaMetric: oneOf(["cpu", "rps"]).default("cpu"),
+  targetRpsPerPod: integer(1).default(200),
 });
 
 const cloudrunSchema = structured({
@@ -154,6 +156,31 @@ const cloudrunSchema = structured({
   concurrency: integer(1, 1000).default(500),
   publicInvoker: boolean().default(false),
   startupCpuBoost: boolean().default(true),
+});
+
+/** Decimals arrive as strings from `--config key.field=0.05` (only integers and booleans are typed). */
+function decodeDecimal(value: unknown): unknown {
+  return typeof value === "string" && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+}
+
+function fraction() {
+  const text = "must be a number strictly between 0 and 1";
+  return z.preprocess(decodeDecimal, z.number(rule(text)).gt(0, rule(text)).lt(1, rule(text)));
+}
+
+const observabilitySchema = structured({
+  notificationEmail: matching(
+    /^[^@\s]+@[^@\s]+\.[^@\s]+$/,
+    'must be an e-mail address such as "ops@example.com"',
+  ).optional(),
+  availabilityGoal: fraction().default(0.999),
+  latencyGoal: fraction().default(0.999),
+  latencyThresholdMs: integer(1, 60000).default(100),
+  errorRatioThreshold: fraction().default(0.01),
+  p99LatencyMs: integer(1, 60000).default(100),
+  replicaLagSeconds: integer(1).default(30),
+  connectionsRatio: fraction().default(0.8),
+  redisMemoryRatio: fraction().default(0.8),
 });
 
 const stackConfigSchema = z
@@ -171,6 +198,7 @@ const stackConfigSchema = z
     app: appSchema,
     gke: gkeSchema,
     cloudrun: cloudrunSchema,
+    observability: observabilitySchema,
   })
   // Cross-field rules judge only values that passed their own rules, so they can rely on them.
   .superRefine(

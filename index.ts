@@ -10,7 +10,9 @@ import { GkeCluster } from "./components/gke-cluster";
 import { GkeWorkload } from "./components/gke-workload";
 import { Image } from "./components/image";
 import { stackLabels } from "./components/labels";
+import { MetricsAdapter } from "./components/metrics-adapter";
 import { Network } from "./components/network";
+import { Observability, type ObservedWorkload } from "./components/observability";
 import { loadStackConfig, PROJECT_NAME } from "./config";
 
 const cfg = loadStackConfig();
@@ -70,7 +72,13 @@ const secrets = {
   redisCaCert: cache.caCert,
 };
 
-function deployOnGke(): pulumi.Output<string> {
+/** The API's public URL and what its metrics are scoped by. */
+interface DeployedApi {
+  readonly url: pulumi.Output<string>;
+  readonly workload: ObservedWorkload;
+}
+
+function deployOnGke(): DeployedApi {
   const cluster = new GkeCluster(
     "items-gke",
     {
@@ -102,14 +110,28 @@ function deployOnGke(): pulumi.Output<string> {
       minReplicas: cfg.gke.minReplicas,
       maxReplicas: cfg.gke.maxReplicas,
       cpuTargetPercent: cfg.gke.cpuTargetPercent,
+      hpaMetric: cfg.gke.hpaMetric,
+      targetRpsPerPod: cfg.gke.targetRpsPerPod,
       apis: [network.apis.iam, network.apis.compute],
     },
     withGcp,
   );
-  return workload.url;
+  if (cfg.gke.hpaMetric === "rps") {
+    new MetricsAdapter(
+      "items-metrics-adapter",
+      {
+        project,
+        provider: cluster.provider,
+        workloadPool: cluster.workloadPool,
+        apis: [network.apis.iam, network.apis.monitoring],
+      },
+      withGcp,
+    );
+  }
+  return { url: workload.url, workload: { platform: "gke", namespace: workload.namespace } };
 }
 
-function deployOnCloudRun(): pulumi.Output<string> {
+function deployOnCloudRun(): DeployedApi {
   const service = new CloudRunService(
     "items-api",
     {
@@ -130,11 +152,25 @@ function deployOnCloudRun(): pulumi.Output<string> {
     },
     withGcp,
   );
-  return service.url;
+  return { url: service.url, workload: { platform: "cloudrun", serviceName: service.serviceName } };
 }
 
 export const platform = cfg.platform;
-export const url = cfg.platform === "gke" ? deployOnGke() : deployOnCloudRun();
+const api = cfg.platform === "gke" ? deployOnGke() : deployOnCloudRun();
+new Observability(
+  "items-obs",
+  {
+    project,
+    workload: api.workload,
+    url: api.url,
+    databaseMaxConnections: cfg.database.maxConnections,
+    ...cfg.observability,
+    apis: [network.apis.monitoring],
+  },
+  withGcp,
+);
+
+export const url = api.url;
 export const databaseConnectionName = database.connectionName;
 export const databasePrivateIp = database.privateIp;
 export const databaseReplicaPrivateIps = database.replicaPrivateIps;

@@ -26,6 +26,10 @@ export interface GkeWorkloadSettings {
   readonly maxReplicas?: number;
   /** HPA target average CPU utilisation in percent of the request; default 60. */
   readonly cpuTargetPercent?: number;
+  /** What the HPA scales on: CPU utilisation, or requests per second per pod (needs MetricsAdapter); default "cpu". */
+  readonly hpaMetric?: HpaMetric;
+  /** Target requests per second per pod when `hpaMetric` is "rps"; default 200. */
+  readonly targetRpsPerPod?: number;
   /** Kubernetes namespace (fixed name: the Workload Identity member names it); default "api". */
   readonly namespace?: string;
   /** preStop sleep while the load balancer stops sending to a terminating pod; default 15 s. */
@@ -47,7 +51,47 @@ export interface GkeWorkloadArgs extends GkeWorkloadSettings {
   readonly apis?: readonly pulumi.Resource[];
 }
 
+export type HpaMetric = "cpu" | "rps";
+
+/** The app's request counter as Managed Prometheus exports it, named the Custom Metrics adapter's way. */
+export const RPS_METRIC_NAME = "prometheus.googleapis.com|http_requests_total|counter";
+
+export type HpaMetricSpec = k8s.types.input.autoscaling.v2.MetricSpec;
+
+/**
+ * The HPA's metric: CPU utilisation of the request, or the per-pod rate of the request counter (the
+ * adapter turns a cumulative counter into a per-second rate).
+ */
+export function hpaMetricSpecs(settings: {
+  readonly hpaMetric: HpaMetric;
+  readonly cpuTargetPercent: number;
+  readonly targetRpsPerPod: number;
+}): HpaMetricSpec[] {
+  if (settings.hpaMetric === "rps") {
+    return [
+      {
+        type: "Pods",
+        pods: {
+          metric: { name: RPS_METRIC_NAME },
+          target: { type: "AverageValue", averageValue: String(settings.targetRpsPerPod) },
+        },
+      },
+    ];
+  }
+  return [
+    {
+      type: "Resource",
+      resource: {
+        name: "cpu",
+        target: { type: "Utilization", averageUtilization: settings.cpuTargetPercent },
+      },
+    },
+  ];
+}
+
 export interface ResolvedGkeWorkloadSettings {
+  readonly hpaMetric: HpaMetric;
+  readonly targetRpsPerPod: number;
   readonly minReplicas: number;
   readonly maxReplicas: number;
   readonly cpuTargetPercent: number;
@@ -79,6 +123,11 @@ export function resolveGkeWorkloadArgs(settings: GkeWorkloadSettings): ResolvedG
   const minReplicas = requireInteger("minReplicas", settings.minReplicas ?? 3, 1);
   const maxReplicas = requireInteger("maxReplicas", settings.maxReplicas ?? 50, minReplicas);
   const cpuTargetPercent = requireInteger("cpuTargetPercent", settings.cpuTargetPercent ?? 60, 1, 100);
+  const hpaMetric = settings.hpaMetric ?? "cpu";
+  if (hpaMetric !== "cpu" && hpaMetric !== "rps") {
+    throw new Error(`\`hpaMetric\` must be "cpu" or "rps", got "${String(hpaMetric)}"`);
+  }
+  const targetRpsPerPod = requireInteger("targetRpsPerPod", settings.targetRpsPerPod ?? 200, 1);
   const preStopSleepSeconds = requireInteger(
     "preStopSleepSeconds",
     settings.preStopSleepSeconds ?? 15,
@@ -101,6 +150,8 @@ export function resolveGkeWorkloadArgs(settings: GkeWorkloadSettings): ResolvedG
   const shutdown = shutdownTiming("gke", settings.app.shutdownGraceMs);
   const servingAfterPreStop = Math.ceil((shutdown.drainMs + shutdown.graceMs) / 1000);
   return {
+    hpaMetric,
+    targetRpsPerPod,
     minReplicas,
     maxReplicas,
     cpuTargetPercent,
@@ -278,15 +329,21 @@ export class GkeWorkload extends pulumi.ComponentResource {
           scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
           minReplicas: resolved.minReplicas,
           maxReplicas: resolved.maxReplicas,
-          metrics: [
-            {
-              type: "Resource",
-              resource: {
-                name: "cpu",
-                target: { type: "Utilization", averageUtilization: resolved.cpuTargetPercent },
-              },
-            },
-          ],
+          metrics: hpaMetricSpecs(resolved),
+        },
+      },
+      k8sOpts,
+    );
+    // Google Managed Prometheus scrapes the pods: dashboards, SLOs and the rps HPA read these series.
+    new k8s.apiextensions.CustomResource(
+      `${name}-metrics`,
+      {
+        apiVersion: "monitoring.googleapis.com/v1",
+        kind: "PodMonitoring",
+        metadata: { namespace: ns, labels },
+        spec: {
+          selector: { matchLabels: labels },
+          endpoints: [{ port: "http", path: "/metrics", interval: "30s" }],
         },
       },
       k8sOpts,

@@ -1,0 +1,235 @@
+// Cloud Monitoring filters of the API and its data tier, and the dashboard built from them: pure,
+// so the charts and the alert conditions in observability.ts read the same series.
+
+export type ApiPlatform = "cloudrun" | "gke";
+
+/** Alert thresholds the dashboard draws on its charts. */
+export interface DashboardThresholds {
+  readonly errorRatioThreshold: number;
+  readonly p99LatencyMs: number;
+  readonly connectionsThreshold: number;
+  readonly replicaLagSeconds: number;
+  readonly redisMemoryRatio: number;
+}
+
+/** Cloud Monitoring filters of the API's own signals on one platform. */
+export interface ApiSignals {
+  readonly platform: ApiPlatform;
+  readonly requests: string;
+  readonly serverErrors: string;
+  readonly latency: string;
+  /** Latency of the requests the latency SLO covers. */
+  readonly sloLatency: string;
+  readonly replicas: string;
+  readonly replicasTitle: string;
+  /** Label to split request charts by, where the platform has one. */
+  readonly routeLabel: string | undefined;
+}
+
+/** Milliseconds per unit of each platform's latency metric (Cloud Run: ms; Prometheus: seconds). */
+export const MS_PER_LATENCY_UNIT = { cloudrun: 1, gke: 1000 } as const;
+
+export function apiSignals(platform: ApiPlatform, scope: string): ApiSignals {
+  if (platform === "cloudrun") {
+    const service = `resource.type="cloud_run_revision" AND resource.labels.service_name="${scope}"`;
+    const requests = `metric.type="run.googleapis.com/request_count" AND ${service}`;
+    const latency = `metric.type="run.googleapis.com/request_latencies" AND ${service}`;
+    return {
+      platform,
+      requests,
+      serverErrors: `${requests} AND metric.labels.response_code_class="5xx"`,
+      latency,
+      // Cloud Run's latency metric has no method label: its SLO covers every request.
+      sloLatency: latency,
+      replicas: `metric.type="run.googleapis.com/container/instance_count" AND ${service}`,
+      replicasTitle: "Instances",
+      routeLabel: undefined,
+    };
+  }
+  const target = `resource.type="prometheus_target" AND resource.labels.namespace="${scope}"`;
+  const requests = `metric.type="prometheus.googleapis.com/http_requests_total/counter" AND ${target}`;
+  const latency = `metric.type="prometheus.googleapis.com/http_request_duration_seconds/histogram" AND ${target}`;
+  return {
+    platform,
+    requests,
+    serverErrors: `${requests} AND metric.labels.status=monitoring.regex.full_match("5..")`,
+    latency,
+    sloLatency: `${latency} AND metric.labels.method="GET"`,
+    replicas:
+      `metric.type="kubernetes.io/container/uptime" AND resource.type="k8s_container" AND ` +
+      `resource.labels.namespace_name="${scope}" AND resource.labels.container_name="api"`,
+    replicasTitle: "Pods",
+    routeLabel: "metric.labels.route",
+  };
+}
+
+/** The data tier's signals; the project holds one stack, so they cover every instance in it. */
+export const DATA_TIER_METRICS = {
+  sqlCpu: `metric.type="cloudsql.googleapis.com/database/cpu/utilization" AND resource.type="cloudsql_database"`,
+  sqlConnections: `metric.type="cloudsql.googleapis.com/database/postgresql/num_backends" AND resource.type="cloudsql_database"`,
+  replicaLag: `metric.type="cloudsql.googleapis.com/database/replication/replica_lag" AND resource.type="cloudsql_database"`,
+  redisMemory: `metric.type="redis.googleapis.com/stats/memory/usage_ratio" AND resource.type="redis_instance"`,
+  redisHits: `metric.type="redis.googleapis.com/stats/keyspace_hits" AND resource.type="redis_instance"`,
+  redisMisses: `metric.type="redis.googleapis.com/stats/keyspace_misses" AND resource.type="redis_instance"`,
+} as const;
+
+// The Dashboard API's JSON, typed down to the fields used here.
+interface Aggregation {
+  readonly alignmentPeriod: string;
+  readonly perSeriesAligner: string;
+  readonly crossSeriesReducer?: string;
+  readonly groupByFields?: readonly string[];
+}
+interface TimeSeriesFilter {
+  readonly filter: string;
+  readonly aggregation: Aggregation;
+}
+type TimeSeriesQuery =
+  | { readonly timeSeriesFilter: TimeSeriesFilter }
+  | {
+      readonly timeSeriesFilterRatio: {
+        readonly numerator: TimeSeriesFilter;
+        readonly denominator: TimeSeriesFilter;
+      };
+    }
+  | { readonly prometheusQuery: string };
+interface ChartWidget {
+  readonly title: string;
+  readonly xyChart: {
+    readonly dataSets: readonly { readonly timeSeriesQuery: TimeSeriesQuery; readonly plotType: "LINE" }[];
+    readonly thresholds?: readonly { readonly value: number; readonly label: string }[];
+  };
+}
+export interface DashboardJson {
+  readonly displayName: string;
+  readonly mosaicLayout: {
+    readonly columns: number;
+    readonly tiles: readonly {
+      xPos: number;
+      yPos: number;
+      width: number;
+      height: number;
+      widget: ChartWidget;
+    }[];
+  };
+}
+
+/** Alignment period of every chart and alert condition. */
+export const MINUTE = "60s";
+const series = (filter: string, perSeriesAligner: string, crossSeriesReducer?: string, groupBy?: string) => ({
+  filter,
+  aggregation: {
+    alignmentPeriod: MINUTE,
+    perSeriesAligner,
+    ...(crossSeriesReducer ? { crossSeriesReducer } : {}),
+    ...(groupBy ? { groupByFields: [groupBy] } : {}),
+  },
+});
+const chart = (title: string, queries: readonly TimeSeriesQuery[], threshold?: number): ChartWidget => ({
+  title,
+  xyChart: {
+    dataSets: queries.map((timeSeriesQuery) => ({ timeSeriesQuery, plotType: "LINE" as const })),
+    ...(threshold === undefined ? {} : { thresholds: [{ value: threshold, label: "alert" }] }),
+  },
+});
+
+const redisRate = (kind: "hits" | "misses") => `sum(rate(redis_googleapis_com:stats_keyspace_${kind}[5m]))`;
+
+/** The dashboard: two charts a row, API first, then Cloud SQL, then Redis. */
+export function dashboardJson(
+  title: string,
+  api: ApiSignals,
+  thresholds: DashboardThresholds,
+): DashboardJson {
+  const byRoute = api.routeLabel;
+  const msPerUnit = MS_PER_LATENCY_UNIT[api.platform];
+  const percentile = (reducer: string) => ({
+    timeSeriesFilter: series(api.latency, "ALIGN_DELTA", reducer, byRoute),
+  });
+  const widgets = [
+    chart("Request rate (/s)", [
+      { timeSeriesFilter: series(api.requests, "ALIGN_RATE", "REDUCE_SUM", byRoute) },
+    ]),
+    chart(
+      "5xx ratio",
+      [
+        {
+          timeSeriesFilterRatio: {
+            numerator: series(api.serverErrors, "ALIGN_RATE", "REDUCE_SUM"),
+            denominator: series(api.requests, "ALIGN_RATE", "REDUCE_SUM"),
+          },
+        },
+      ],
+      thresholds.errorRatioThreshold,
+    ),
+    chart("Latency p50", [percentile("REDUCE_PERCENTILE_50")]),
+    chart("Latency p99", [percentile("REDUCE_PERCENTILE_99")], thresholds.p99LatencyMs / msPerUnit),
+    chart(api.replicasTitle, [{ timeSeriesFilter: series(api.replicas, "ALIGN_MEAN", "REDUCE_COUNT") }]),
+    chart("Cloud SQL CPU utilisation", [
+      {
+        timeSeriesFilter: series(
+          DATA_TIER_METRICS.sqlCpu,
+          "ALIGN_MEAN",
+          "REDUCE_MAX",
+          "resource.labels.database_id",
+        ),
+      },
+    ]),
+    chart(
+      "Cloud SQL connections",
+      [
+        {
+          timeSeriesFilter: series(
+            DATA_TIER_METRICS.sqlConnections,
+            "ALIGN_MEAN",
+            "REDUCE_SUM",
+            "resource.labels.database_id",
+          ),
+        },
+      ],
+      thresholds.connectionsThreshold,
+    ),
+    chart(
+      "Replica lag (s)",
+      [
+        {
+          timeSeriesFilter: series(
+            DATA_TIER_METRICS.replicaLag,
+            "ALIGN_MAX",
+            "REDUCE_MAX",
+            "resource.labels.database_id",
+          ),
+        },
+      ],
+      thresholds.replicaLagSeconds,
+    ),
+    chart(
+      "Redis memory usage ratio",
+      [{ timeSeriesFilter: series(DATA_TIER_METRICS.redisMemory, "ALIGN_MEAN", "REDUCE_MAX") }],
+      thresholds.redisMemoryRatio,
+    ),
+    chart("Redis hits and misses (/s)", [
+      { timeSeriesFilter: series(DATA_TIER_METRICS.redisHits, "ALIGN_RATE", "REDUCE_SUM") },
+      { timeSeriesFilter: series(DATA_TIER_METRICS.redisMisses, "ALIGN_RATE", "REDUCE_SUM") },
+    ]),
+    chart("Redis hit ratio", [
+      // A ratio of two metrics' sum is beyond a filter ratio; PromQL names Cloud Monitoring metrics this way.
+      { prometheusQuery: `${redisRate("hits")} / (${redisRate("hits")} + ${redisRate("misses")})` },
+    ]),
+  ];
+  const width = 24;
+  const height = 16;
+  return {
+    displayName: title,
+    mosaicLayout: {
+      columns: 48,
+      tiles: widgets.map((widget, index) => ({
+        xPos: (index % 2) * width,
+        yPos: Math.floor(index / 2) * height,
+        width,
+        height,
+        widget,
+      })),
+    },
+  };
+}

@@ -1,0 +1,315 @@
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+
+import {
+  apiSignals,
+  dashboardJson,
+  DATA_TIER_METRICS,
+  MINUTE,
+  MS_PER_LATENCY_UNIT,
+} from "./monitoring-signals";
+
+/** What the API runs on, and the name its metrics are scoped by (Cloud Run service, GKE namespace). */
+export type ObservedWorkload =
+  | { readonly platform: "cloudrun"; readonly serviceName: pulumi.Input<string> }
+  | { readonly platform: "gke"; readonly namespace: pulumi.Input<string> };
+
+/** Plain settings; checked by `resolveObservabilityArgs` before anything is created. */
+export interface ObservabilitySettings {
+  /** `max_connections` of every Cloud SQL instance (required). */
+  readonly databaseMaxConnections: number;
+  /** Where alerts are e-mailed; default none (incidents are opened, nobody is notified). */
+  readonly notificationEmail?: string;
+  /** Availability SLO goal; default 0.999. */
+  readonly availabilityGoal?: number;
+  /** Latency SLO goal; default 0.999. */
+  readonly latencyGoal?: number;
+  /** Latency SLO threshold in ms; default 100. */
+  readonly latencyThresholdMs?: number;
+  /** 5xx share of requests that alerts; default 0.01. */
+  readonly errorRatioThreshold?: number;
+  /** p99 latency in ms that alerts; default 100. */
+  readonly p99LatencyMs?: number;
+  /** Replica lag in seconds that alerts; default 30. */
+  readonly replicaLagSeconds?: number;
+  /** Share of `databaseMaxConnections` that alerts; default 0.8. */
+  readonly connectionsRatio?: number;
+  /** Redis memory usage ratio that alerts; default 0.8. */
+  readonly redisMemoryRatio?: number;
+}
+
+export interface ObservabilityArgs extends ObservabilitySettings {
+  /** GCP project id (required). */
+  readonly project: string;
+  /** The API's platform and metric scope (required). */
+  readonly workload: ObservedWorkload;
+  /** The API's public URL; the uptime check probes `/healthz` on its host (required). */
+  readonly url: pulumi.Input<string>;
+  /** Enabled APIs the resources wait for (monitoring); default none. */
+  readonly apis?: readonly pulumi.Resource[];
+}
+
+export interface ResolvedObservabilitySettings {
+  readonly notificationEmail: string | undefined;
+  readonly availabilityGoal: number;
+  readonly latencyGoal: number;
+  readonly latencyThresholdMs: number;
+  readonly errorRatioThreshold: number;
+  readonly p99LatencyMs: number;
+  readonly replicaLagSeconds: number;
+  /** Backends per Cloud SQL instance that alert: connectionsRatio x databaseMaxConnections. */
+  readonly connectionsThreshold: number;
+  readonly redisMemoryRatio: number;
+}
+
+function requireFraction(field: string, value: number): number {
+  if (!(value > 0 && value < 1))
+    throw new Error(`\`${field}\` must be strictly between 0 and 1, got ${value}`);
+  return value;
+}
+
+function requirePositiveInteger(field: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`\`${field}\` must be an integer >= 1, got ${value}`);
+  return value;
+}
+
+export function resolveObservabilityArgs(settings: ObservabilitySettings): ResolvedObservabilitySettings {
+  const maxConnections = requirePositiveInteger("databaseMaxConnections", settings.databaseMaxConnections);
+  const connectionsRatio = requireFraction("connectionsRatio", settings.connectionsRatio ?? 0.8);
+  return {
+    notificationEmail: settings.notificationEmail,
+    availabilityGoal: requireFraction("availabilityGoal", settings.availabilityGoal ?? 0.999),
+    latencyGoal: requireFraction("latencyGoal", settings.latencyGoal ?? 0.999),
+    latencyThresholdMs: requirePositiveInteger("latencyThresholdMs", settings.latencyThresholdMs ?? 100),
+    errorRatioThreshold: requireFraction("errorRatioThreshold", settings.errorRatioThreshold ?? 0.01),
+    p99LatencyMs: requirePositiveInteger("p99LatencyMs", settings.p99LatencyMs ?? 100),
+    replicaLagSeconds: requirePositiveInteger("replicaLagSeconds", settings.replicaLagSeconds ?? 30),
+    connectionsThreshold: Math.round(connectionsRatio * maxConnections),
+    redisMemoryRatio: requireFraction("redisMemoryRatio", settings.redisMemoryRatio ?? 0.8),
+  };
+}
+
+const percent = (fraction: number) => Number((fraction * 100).toPrecision(6));
+
+/** Host and scheme the uptime check probes, from the API's URL. */
+export function uptimeTarget(url: string): { host: string; useSsl: boolean; port: number } {
+  const parsed = new URL(url);
+  const useSsl = parsed.protocol === "https:";
+  return { host: parsed.hostname, useSsl, port: parsed.port ? Number(parsed.port) : useSsl ? 443 : 80 };
+}
+
+interface ThresholdCondition {
+  readonly displayName: string;
+  readonly filter: pulumi.Input<string>;
+  readonly aligner: string;
+  readonly reducer: string;
+  readonly groupBy?: string;
+  readonly threshold: number;
+  readonly duration: string;
+  readonly denominatorFilter?: pulumi.Input<string>;
+}
+
+function thresholdCondition(c: ThresholdCondition): gcp.types.input.monitoring.AlertPolicyCondition {
+  const aggregations = [
+    {
+      alignmentPeriod: MINUTE,
+      perSeriesAligner: c.aligner,
+      crossSeriesReducer: c.reducer,
+      ...(c.groupBy ? { groupByFields: [c.groupBy] } : {}),
+    },
+  ];
+  return {
+    displayName: c.displayName,
+    conditionThreshold: {
+      filter: c.filter,
+      comparison: "COMPARISON_GT",
+      thresholdValue: c.threshold,
+      duration: c.duration,
+      aggregations,
+      trigger: { count: 1 },
+      ...(c.denominatorFilter
+        ? { denominatorFilter: c.denominatorFilter, denominatorAggregations: aggregations }
+        : {}),
+    },
+  };
+}
+
+/**
+ * Dashboard, uptime check, alert policies and SLOs of the API and its data tier, on either platform.
+ * Without a notification e-mail the alert policies still exist and open incidents in Cloud Monitoring;
+ * they just notify nobody (dev).
+ */
+export class Observability extends pulumi.ComponentResource {
+  public readonly dashboardId: pulumi.Output<string>;
+  public readonly serviceId: pulumi.Output<string>;
+
+  constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("gcp-async-api:gcp:Observability", name, {}, opts);
+    const resolved = resolveObservabilityArgs(args);
+    const { platform } = args.workload;
+    const childOpts = { parent: this, dependsOn: [...(args.apis ?? [])] };
+    const project = args.project;
+    const scope = args.workload.platform === "cloudrun" ? args.workload.serviceName : args.workload.namespace;
+    const api = pulumi.output(scope).apply((value) => apiSignals(platform, value));
+
+    const dashboard = new gcp.monitoring.Dashboard(
+      `${name}-dashboard`,
+      {
+        project,
+        dashboardJson: api.apply((signals) =>
+          JSON.stringify(dashboardJson(`${name} (${platform})`, signals, resolved)),
+        ),
+      },
+      childOpts,
+    );
+
+    const target = pulumi.output(args.url).apply(uptimeTarget);
+    new gcp.monitoring.UptimeCheckConfig(
+      `${name}-uptime`,
+      {
+        project,
+        displayName: `${name} /healthz`,
+        timeout: "10s",
+        period: "60s",
+        httpCheck: { path: "/healthz", port: target.port, useSsl: target.useSsl, validateSsl: target.useSsl },
+        monitoredResource: { type: "uptime_url", labels: { project_id: project, host: target.host } },
+      },
+      childOpts,
+    );
+
+    const channels =
+      resolved.notificationEmail === undefined
+        ? []
+        : [
+            new gcp.monitoring.NotificationChannel(
+              `${name}-email`,
+              {
+                project,
+                type: "email",
+                displayName: `${name} on-call`,
+                labels: { email_address: resolved.notificationEmail },
+              },
+              childOpts,
+            ).id,
+          ];
+
+    const fiveMinutes = "300s";
+    const alerts: Record<string, ThresholdCondition> = {
+      "5xx-ratio": {
+        displayName: `5xx ratio above ${resolved.errorRatioThreshold}`,
+        filter: api.serverErrors,
+        denominatorFilter: api.requests,
+        aligner: "ALIGN_RATE",
+        reducer: "REDUCE_SUM",
+        threshold: resolved.errorRatioThreshold,
+        duration: fiveMinutes,
+      },
+      "p99-latency": {
+        displayName: `p99 latency above ${resolved.p99LatencyMs} ms`,
+        filter: api.latency,
+        aligner: "ALIGN_DELTA",
+        reducer: "REDUCE_PERCENTILE_99",
+        threshold: resolved.p99LatencyMs / MS_PER_LATENCY_UNIT[platform],
+        duration: fiveMinutes,
+      },
+      "replica-lag": {
+        displayName: `Replica lag above ${resolved.replicaLagSeconds} s`,
+        filter: DATA_TIER_METRICS.replicaLag,
+        aligner: "ALIGN_MAX",
+        reducer: "REDUCE_MAX",
+        groupBy: "resource.labels.database_id",
+        threshold: resolved.replicaLagSeconds,
+        duration: "120s",
+      },
+      "db-connections": {
+        displayName: `Cloud SQL connections above ${resolved.connectionsThreshold}`,
+        filter: DATA_TIER_METRICS.sqlConnections,
+        aligner: "ALIGN_MEAN",
+        reducer: "REDUCE_SUM",
+        groupBy: "resource.labels.database_id",
+        threshold: resolved.connectionsThreshold,
+        duration: fiveMinutes,
+      },
+      "redis-memory": {
+        displayName: `Redis memory above ${resolved.redisMemoryRatio}`,
+        filter: DATA_TIER_METRICS.redisMemory,
+        aligner: "ALIGN_MEAN",
+        reducer: "REDUCE_MAX",
+        groupBy: "resource.labels.instance_id",
+        threshold: resolved.redisMemoryRatio,
+        duration: fiveMinutes,
+      },
+      // Failing checks from more than one checker region, so one region's network blip does not page.
+      uptime: {
+        displayName: "Uptime check of /healthz failing",
+        filter: pulumi.interpolate`metric.type="monitoring.googleapis.com/uptime_check/check_passed" AND resource.type="uptime_url" AND resource.labels.host="${target.host}"`,
+        aligner: "ALIGN_NEXT_OLDER",
+        reducer: "REDUCE_COUNT_FALSE",
+        groupBy: "resource.labels.host",
+        threshold: 1,
+        duration: "60s",
+      },
+    };
+    for (const [alert, condition] of Object.entries(alerts)) {
+      new gcp.monitoring.AlertPolicy(
+        `${name}-${alert}`,
+        {
+          project,
+          displayName: `${name}: ${condition.displayName}`,
+          combiner: "OR",
+          conditions: [thresholdCondition(condition)],
+          notificationChannels: channels,
+          documentation: {
+            content: "See the operator guide (README-operator.md) for what to check first.",
+            mimeType: "text/markdown",
+          },
+        },
+        childOpts,
+      );
+    }
+
+    const service = new gcp.monitoring.CustomService(
+      `${name}-service`,
+      { project, serviceId: `${name}-${platform}`, displayName: `${name} API (${platform})` },
+      childOpts,
+    );
+    new gcp.monitoring.Slo(
+      `${name}-availability`,
+      {
+        project,
+        service: service.serviceId,
+        sloId: "availability",
+        displayName: `${percent(resolved.availabilityGoal)}% of requests without a 5xx`,
+        goal: resolved.availabilityGoal,
+        rollingPeriodDays: 28,
+        requestBasedSli: {
+          goodTotalRatio: { badServiceFilter: api.serverErrors, totalServiceFilter: api.requests },
+        },
+      },
+      { parent: this },
+    );
+    new gcp.monitoring.Slo(
+      `${name}-latency`,
+      {
+        project,
+        service: service.serviceId,
+        sloId: "latency",
+        displayName: `${percent(resolved.latencyGoal)}% of requests under ${resolved.latencyThresholdMs} ms`,
+        goal: resolved.latencyGoal,
+        rollingPeriodDays: 28,
+        requestBasedSli: {
+          distributionCut: {
+            distributionFilter: api.sloLatency,
+            range: { max: resolved.latencyThresholdMs / MS_PER_LATENCY_UNIT[platform] },
+          },
+        },
+      },
+      { parent: this },
+    );
+
+    this.dashboardId = dashboard.id;
+    this.serviceId = service.serviceId;
+    this.registerOutputs({ dashboardId: this.dashboardId, serviceId: this.serviceId });
+  }
+}
