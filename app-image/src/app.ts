@@ -7,6 +7,7 @@ import { PostgresItemsRepository } from "./items/repository";
 import { itemRoutes } from "./items/routes";
 import { loadSheddingPlugin } from "./load-shedding";
 import { createLogger, requestLogPlugin, type Logger } from "./logging";
+import type { Tracing } from "./tracing";
 import { cachePlugin } from "./plugins/cache";
 import { dbPlugin } from "./plugins/db";
 import { metricsPlugin } from "./plugins/metrics";
@@ -17,6 +18,8 @@ export type AppConfig = Config & { readonly databaseUrl: string };
 export interface AppDeps {
   /** Defaults to JSON lines on stdout at the configured level. */
   readonly logger?: Logger;
+  /** Server spans per request and their ids in the log lines; off when undefined. */
+  readonly tracing?: Tracing;
 }
 
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -56,7 +59,11 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     if (reply.getHeader("content-type") === "application/json; charset=utf-8") reply.type("application/json");
     return payload;
   });
-  await app.register(requestLogPlugin, { googleCloudProject: config.googleCloudProject });
+  if (deps.tracing) await app.register(deps.tracing.plugin);
+  await app.register(requestLogPlugin, {
+    googleCloudProject: config.googleCloudProject,
+    traceOf: deps.tracing?.traceOf,
+  });
   await app.register(dbPlugin, {
     primaryUrl: config.databaseUrl,
     replicaUrl: config.databaseReplicaUrl,

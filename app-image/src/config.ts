@@ -18,6 +18,16 @@ export interface Config {
   readonly shutdownGraceMs: number;
   readonly logLevel: LogLevel;
   readonly googleCloudProject: string | undefined;
+  /** Unset (TRACE_EXPORTER=none): no tracing SDK is loaded. */
+  readonly tracing: TracingConfig | undefined;
+}
+
+export interface TracingConfig {
+  readonly exporter: "cloudtrace" | "otlp";
+  /** Share of new traces recorded; a request carrying a trace context follows its sampled flag. */
+  readonly sampleRatio: number;
+  /** OTLP/HTTP base URL (the exporter appends /v1/traces); unset: the exporter's default, localhost:4318. */
+  readonly otlpEndpoint: string | undefined;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -46,6 +56,16 @@ function integer(min: number, fallback: number, max = Number.MAX_SAFE_INTEGER) {
     return z.NEVER;
   });
 }
+
+const DEFAULT_TRACE_SAMPLE_RATIO = 0.1;
+
+const sampleRatio = optionalText.transform((raw, ctx) => {
+  if (raw === undefined) return DEFAULT_TRACE_SAMPLE_RATIO;
+  const value = /^\d*\.?\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (value >= 0 && value <= 1) return value;
+  ctx.addIssue({ code: "custom", message: "must be a number from 0 to 1" });
+  return z.NEVER;
+});
 
 function url(protocols: readonly string[]) {
   const rule = `must be a ${protocols.map((protocol) => `${protocol}//`).join(" or ")} URL`;
@@ -83,8 +103,25 @@ const environment = z
       (project) => project === undefined || /^[a-z0-9.:-]+$/.test(project),
       "must be a Google Cloud project id",
     ),
+    TRACE_EXPORTER: optionalText
+      .transform((exporter) => exporter ?? "none")
+      .pipe(z.enum(["none", "cloudtrace", "otlp"], { error: "must be one of none, cloudtrace, otlp" })),
+    TRACE_SAMPLE_RATIO: sampleRatio,
+    OTEL_EXPORTER_OTLP_ENDPOINT: url(["http:", "https:"]),
+    // The OTLP exporter the API bundles sends JSON over HTTP; any other protocol would be ignored.
+    OTEL_EXPORTER_OTLP_PROTOCOL: optionalText.refine(
+      (protocol) => protocol === undefined || protocol === "http/json",
+      "must be http/json (the API exports OTLP as JSON over HTTP) or unset",
+    ),
   })
   .superRefine((env, ctx) => {
+    if (env.TRACE_EXPORTER === "cloudtrace" && env.GOOGLE_CLOUD_PROJECT === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["TRACE_EXPORTER"],
+        message: "cloudtrace needs GOOGLE_CLOUD_PROJECT",
+      });
+    }
     if (env.SHUTDOWN_DRAIN_MS >= env.SHUTDOWN_GRACE_MS) {
       ctx.addIssue({
         code: "custom",
@@ -123,5 +160,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     shutdownGraceMs: vars.SHUTDOWN_GRACE_MS,
     logLevel: vars.LOG_LEVEL,
     googleCloudProject: vars.GOOGLE_CLOUD_PROJECT,
+    tracing:
+      vars.TRACE_EXPORTER === "none"
+        ? undefined
+        : {
+            exporter: vars.TRACE_EXPORTER,
+            sampleRatio: vars.TRACE_SAMPLE_RATIO,
+            otlpEndpoint: vars.OTEL_EXPORTER_OTLP_ENDPOINT,
+          },
   };
 }

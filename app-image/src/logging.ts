@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger } from "fastify";
+import type { FastifyBaseLogger, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import pino from "pino";
 import type { LogLevel } from "./config";
@@ -43,14 +43,15 @@ const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const CLOUD_TRACE_CONTEXT = /^([0-9a-f]{32})(?:\/(\d{1,20}))?(?:;o=([01]))?$/;
 const ALL_ZEROS = /^0+$/;
 
-interface TraceContext {
+/** The trace a request belongs to, as its log line names it. */
+export interface TraceContext {
   readonly traceId: string;
   readonly spanId: string | undefined;
   readonly sampled: boolean | undefined;
 }
 
 /** W3C `traceparent` first, then `X-Cloud-Trace-Context`; malformed headers are ignored. */
-function parseTrace(traceparent: unknown, cloudTraceContext: unknown): TraceContext | undefined {
+export function parseTrace(traceparent: unknown, cloudTraceContext: unknown): TraceContext | undefined {
   const w3c = typeof traceparent === "string" ? TRACEPARENT.exec(traceparent.trim().toLowerCase()) : null;
   if (w3c?.[1] && w3c[2] && w3c[3] && !ALL_ZEROS.test(w3c[1]) && !ALL_ZEROS.test(w3c[2])) {
     return { traceId: w3c[1], spanId: w3c[2], sampled: (parseInt(w3c[3], 16) & 1) === 1 };
@@ -71,10 +72,9 @@ function parseTrace(traceparent: unknown, cloudTraceContext: unknown): TraceCont
 
 /** The `logging.googleapis.com/*` fields that link a log line to its trace. */
 export function traceLogFields(
-  headers: Readonly<Record<string, unknown>>,
+  trace: TraceContext | undefined,
   project: string | undefined,
 ): Record<string, string | boolean> {
-  const trace = parseTrace(headers["traceparent"], headers["x-cloud-trace-context"]);
   if (!trace) return {};
   const fields: Record<string, string | boolean> = {
     "logging.googleapis.com/trace": project ? `projects/${project}/traces/${trace.traceId}` : trace.traceId,
@@ -86,11 +86,16 @@ export function traceLogFields(
 
 export interface RequestLogOptions {
   readonly googleCloudProject: string | undefined;
+  /** The trace of a request when tracing is on (its server span); the request headers otherwise. */
+  readonly traceOf?: (request: FastifyRequest) => TraceContext | undefined;
 }
+
+const traceFromHeaders = (request: FastifyRequest) =>
+  parseTrace(request.headers["traceparent"], request.headers["x-cloud-trace-context"]);
 
 /** One log line per request, with the `httpRequest` object Cloud Logging shows as a request. */
 export const requestLogPlugin = fp<RequestLogOptions>(
-  async (app, { googleCloudProject }) => {
+  async (app, { googleCloudProject, traceOf = traceFromHeaders }) => {
     app.addHook("onResponse", async (request, reply) => {
       const status = reply.statusCode;
       const responseSize = reply.getHeader("content-length");
@@ -105,7 +110,7 @@ export const requestLogPlugin = fp<RequestLogOptions>(
           responseSize: responseSize === undefined ? undefined : String(responseSize),
           protocol: `HTTP/${request.raw.httpVersion}`,
         },
-        ...traceLogFields(request.headers, googleCloudProject),
+        ...traceLogFields(traceOf(request), googleCloudProject),
       };
       const message = `${request.method} ${request.url} ${status}`;
       if (status === 503) request.log.warn(fields, message);

@@ -4,8 +4,13 @@ import { ConfigError, loadConfig, type Config } from "./config";
 import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded-postgres";
 import { createLogger, errorMessage, type Logger } from "./logging";
 import { migrate } from "./migrations";
+import { startTracing, type Tracing } from "./tracing";
 
 const HOST = "0.0.0.0";
+// Kept free at the end of the shutdown grace for the last log lines and the exit.
+const EXIT_MARGIN_MS = 500;
+// Queued spans get this long on a failed start-up; nothing else waits on them then.
+const START_FAILURE_FLUSH_MS = 1_000;
 
 function configOrExit(): Config {
   try {
@@ -20,18 +25,21 @@ function configOrExit(): Config {
 /**
  * SIGTERM (and SIGINT): readiness turns 503 at once, requests keep being served for the drain delay
  * so the load balancer can notice, then the server closes (in-flight requests finish), pools and
- * cache close, and the process exits 0; if that hangs, it exits 1 at the grace deadline.
+ * cache close, queued spans are exported, and the process exits 0; if that hangs, it exits 1 at the
+ * grace deadline.
  */
 function shutDownOnSignals(
   app: FastifyInstance,
   config: Config,
   log: Logger,
-  embedded?: EmbeddedPostgres,
+  embedded: EmbeddedPostgres | undefined,
+  tracing: Tracing | undefined,
 ): void {
   let stopping = false;
   const shutDown = async (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
+    const deadline = Date.now() + config.shutdownGraceMs;
     setTimeout(() => {
       log.error(`shutdown did not finish within SHUTDOWN_GRACE_MS (${config.shutdownGraceMs} ms); exiting`);
       process.exit(1);
@@ -41,6 +49,7 @@ function shutDownOnSignals(
     await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
     await app.close();
     await embedded?.stop();
+    await tracing?.shutdown(deadline - Date.now() - EXIT_MARGIN_MS);
     log.info("shutdown complete");
     process.exit(0);
   };
@@ -59,10 +68,12 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   let embedded: EmbeddedPostgres | undefined;
   let app: FastifyInstance | undefined;
+  let tracing: Tracing | undefined;
   try {
+    tracing = config.tracing && (await startTracing(config.tracing, config.googleCloudProject, log));
     embedded = config.databaseUrl === undefined ? await startEmbeddedPostgres(log) : undefined;
     const databaseUrl = config.databaseUrl ?? embedded?.url ?? "";
-    app = await buildApp({ ...config, databaseUrl }, { logger: log });
+    app = await buildApp({ ...config, databaseUrl }, { logger: log, tracing });
     await app.ready();
     await migrate(app.db.primaryPool, log);
     await app.listen({ port: config.port, host: HOST });
@@ -72,9 +83,10 @@ async function main(): Promise<void> {
     else log.fatal({ err: error }, `start-up failed: ${errorMessage(error)}`);
     await app?.close();
     await embedded?.stop().catch(() => undefined);
+    await tracing?.shutdown(START_FAILURE_FLUSH_MS);
     process.exit(1);
   }
-  shutDownOnSignals(app, config, log, embedded);
+  shutDownOnSignals(app, config, log, embedded, tracing);
 }
 
 void main();
