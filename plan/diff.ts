@@ -18,9 +18,26 @@ function change(path: string, before: unknown, after: unknown): PropertyChange {
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
+/**
+ * The object or array that a string input holds as JSON (dashboards, IAM policies, manifests),
+ * so a reviewer sees `dashboardJson.mosaicLayout.tiles[3].widget.title`, not two pages of JSON.
+ */
+function jsonDocument(value: unknown): unknown {
+  if (typeof value !== "string" || !/^\s*[[{]/.test(value)) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return typeof parsed === "object" && parsed !== null ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Leaf-level changes between two values; a value that changes kind (object/array/scalar) is one change. */
 function diffValues(path: string, before: unknown, after: unknown, changes: PropertyChange[]): void {
-  if (isPlainObject(before) && isPlainObject(after)) {
+  const [documentBefore, documentAfter] = [jsonDocument(before), jsonDocument(after)];
+  if (documentBefore !== undefined && documentAfter !== undefined && before !== after) {
+    diffValues(path, documentBefore, documentAfter, changes);
+  } else if (isPlainObject(before) && isPlainObject(after)) {
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
     for (const key of keys) diffValues(childPath(path, key), before[key], after[key], changes);
   } else if (Array.isArray(before) && Array.isArray(after)) {

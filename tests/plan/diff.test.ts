@@ -317,3 +317,39 @@ describe("plan --against <git ref>:<stack>", function () {
     assert.match(result.stderr, /unknown git ref "no-such-branch"/);
   });
 });
+
+describe("diffPlans on inputs that hold JSON documents", () => {
+  it("compares a JSON string as the document, path by path", () => {
+    const dashboard = (title: string, columns: number) =>
+      JSON.stringify({ displayName: "api", mosaicLayout: { columns, tiles: [{ widget: { title } }] } });
+    const before = resource("prod", "dash", { dashboardJson: dashboard("Request rate", 48) });
+    const after = resource("prod", "dash", { dashboardJson: dashboard("Requests per second", 48) });
+
+    const diff = diffPlans(plan("prod", [before]), plan("prod", [after]));
+
+    assert.deepEqual(diff.changed, [
+      {
+        urn: after.urn,
+        diff: [
+          {
+            path: "dashboardJson.mosaicLayout.tiles[0].widget.title",
+            before: "Request rate",
+            after: "Requests per second",
+          },
+        ],
+      },
+    ]);
+  });
+
+  it("keeps a string that is not JSON, or becomes JSON, as one change", () => {
+    const before = resource("prod", "doc", { note: "{not json", policy: "plain" });
+    const after = resource("prod", "doc", { note: "{still not json", policy: '{"bindings":[]}' });
+
+    const diff = diffPlans(plan("prod", [before]), plan("prod", [after]));
+
+    assert.deepEqual(diff.changed[0]?.diff, [
+      { path: "note", before: "{not json", after: "{still not json" },
+      { path: "policy", before: "plain", after: '{"bindings":[]}' },
+    ]);
+  });
+});
