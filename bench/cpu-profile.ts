@@ -1,0 +1,152 @@
+// Reads a V8 .cpuprofile (what `node --cpu-prof` writes) and ranks functions by self time: the time
+// the CPU spent in the function's own code, callees excluded, which is where optimisation pays.
+import { sep } from "node:path";
+
+/** The parts of the Chrome DevTools CPU profile format this module reads. */
+export interface CpuProfile {
+  readonly nodes: ReadonlyArray<{
+    readonly id: number;
+    readonly callFrame: {
+      readonly functionName: string;
+      readonly url: string;
+      /** 0-based; -1 when unknown. */
+      readonly lineNumber: number;
+    };
+  }>;
+  readonly startTime: number;
+  readonly endTime: number;
+  /** Node id on the stack top at each sample. */
+  readonly samples: readonly number[];
+}
+
+/** Where a function's code lives. */
+export type CodeOrigin = "app" | "node_modules" | "node" | "native";
+
+export interface FunctionCost {
+  readonly name: string;
+  /** `file:line` relative to the repository or node_modules; empty for V8's pseudo-frames. */
+  readonly location: string;
+  readonly origin: CodeOrigin;
+  readonly selfMs: number;
+}
+
+export interface ProfileSummary {
+  readonly wallMs: number;
+  readonly idleMs: number;
+  readonly busyMs: number;
+  readonly byOrigin: Readonly<Record<CodeOrigin, number>>;
+  /** Busy time per npm package, largest first. */
+  readonly byPackage: ReadonlyArray<{ readonly name: string; readonly selfMs: number }>;
+  /** Every function with samples, largest self time first. */
+  readonly functions: readonly FunctionCost[];
+}
+
+const NODE_MODULES = `${sep}node_modules${sep}`;
+
+function originOf(url: string, appRoot: string): CodeOrigin {
+  if (url === "") return "native"; // (garbage collector), (program), C++ bindings such as writev
+  if (url.startsWith("node:")) return "node";
+  if (url.includes(NODE_MODULES) || url.includes("/node_modules/")) return "node_modules";
+  return url.includes(appRoot) ? "app" : "node";
+}
+
+function pathOf(url: string): string {
+  return url.startsWith("file://") ? decodeURIComponent(new URL(url).pathname) : url;
+}
+
+/** `@scope/name` or `name` of the innermost package in a node_modules path. */
+function packageOf(path: string): string {
+  const parts = path.slice(path.lastIndexOf("node_modules/") + "node_modules/".length).split("/");
+  return parts[0]?.startsWith("@") === true ? `${parts[0]}/${parts[1] ?? ""}` : (parts[0] ?? path);
+}
+
+function shortLocation(path: string, origin: CodeOrigin, repoRoot: string): string {
+  if (origin === "node_modules")
+    return path.slice(path.lastIndexOf("node_modules/") + "node_modules/".length);
+  if (path.startsWith(`${repoRoot}/`)) return path.slice(repoRoot.length + 1);
+  return path;
+}
+
+/**
+ * Self time per function (samples x mean sampling interval), grouped by function name and
+ * `file:line`, so the same function reached through different call paths adds up.
+ */
+export function summarizeProfile(profile: CpuProfile, repoRoot: string, appRoot: string): ProfileSummary {
+  const wallMs = (profile.endTime - profile.startTime) / 1_000;
+  const intervalMs = profile.samples.length === 0 ? 0 : wallMs / profile.samples.length;
+  const hits = new Map<number, number>();
+  for (const id of profile.samples) hits.set(id, (hits.get(id) ?? 0) + 1);
+
+  const byKey = new Map<string, { name: string; location: string; origin: CodeOrigin; selfMs: number }>();
+  const byOrigin: Record<CodeOrigin, number> = { app: 0, node_modules: 0, node: 0, native: 0 };
+  const byPackage = new Map<string, number>();
+  let idleMs = 0;
+  for (const { id, callFrame } of profile.nodes) {
+    const count = hits.get(id);
+    if (count === undefined) continue;
+    const selfMs = count * intervalMs;
+    if (callFrame.functionName === "(idle)") {
+      idleMs += selfMs;
+      continue;
+    }
+    const path = pathOf(callFrame.url);
+    const origin = originOf(path, appRoot);
+    const line = callFrame.lineNumber >= 0 ? `:${callFrame.lineNumber + 1}` : "";
+    const location = path === "" ? "" : `${shortLocation(path, origin, repoRoot)}${line}`;
+    const name = callFrame.functionName === "" ? "(anonymous)" : callFrame.functionName;
+    const key = `${name}\u0000${location}`;
+    const entry = byKey.get(key) ?? { name, location, origin, selfMs: 0 };
+    entry.selfMs += selfMs;
+    byKey.set(key, entry);
+    byOrigin[origin] += selfMs;
+    if (origin === "node_modules")
+      byPackage.set(packageOf(path), (byPackage.get(packageOf(path)) ?? 0) + selfMs);
+  }
+  const busyMs = wallMs - idleMs;
+  const functions = [...byKey.values()].sort((a, b) => b.selfMs - a.selfMs);
+  const packages = [...byPackage.entries()]
+    .map(([name, selfMs]) => ({ name, selfMs }))
+    .sort((a, b) => b.selfMs - a.selfMs);
+  return { wallMs, idleMs, busyMs, byOrigin, byPackage: packages, functions };
+}
+
+const percent = (part: number, whole: number) => `${whole > 0 ? ((100 * part) / whole).toFixed(1) : "0.0"} %`;
+
+const ORIGIN_LABEL: Readonly<Record<CodeOrigin, string>> = {
+  app: "app (app-image/dist)",
+  node_modules: "node_modules",
+  node: "node internals (node:*)",
+  native: "native (GC, C++, program)",
+};
+
+/** The summary as text: time split by origin, top packages, then the top `count` functions. */
+export function formatSummary(summary: ProfileSummary, count: number): string {
+  const { busyMs } = summary;
+  const lines = [
+    `wall ${summary.wallMs.toFixed(0)} ms, busy ${busyMs.toFixed(0)} ms (${percent(busyMs, summary.wallMs)}), idle ${summary.idleMs.toFixed(0)} ms`,
+    "",
+    "self time by origin (share of busy time):",
+    ...(Object.keys(ORIGIN_LABEL) as CodeOrigin[]).map(
+      (origin) =>
+        `  ${ORIGIN_LABEL[origin].padEnd(26)} ${summary.byOrigin[origin].toFixed(0).padStart(7)} ms  ${percent(summary.byOrigin[origin], busyMs).padStart(7)}`,
+    ),
+    "",
+    "top packages by self time:",
+    ...summary.byPackage
+      .slice(0, 8)
+      .map(
+        ({ name, selfMs }) =>
+          `  ${name.padEnd(26)} ${selfMs.toFixed(0).padStart(7)} ms  ${percent(selfMs, busyMs).padStart(7)}`,
+      ),
+    "",
+    `top ${count} functions by self time:`,
+    `  ${"#".padStart(2)}  ${"self ms".padStart(8)}  ${"share".padStart(7)}  ${"origin".padEnd(12)}  function  (location)`,
+    ...summary.functions
+      .slice(0, count)
+      .map(
+        (fn, index) =>
+          `  ${String(index + 1).padStart(2)}  ${fn.selfMs.toFixed(1).padStart(8)}  ${percent(fn.selfMs, busyMs).padStart(7)}  ${fn.origin.padEnd(12)}  ${fn.name}${fn.location === "" ? "" : `  (${fn.location})`}`,
+      ),
+  ];
+  return lines.join("\n");
+}

@@ -1,0 +1,188 @@
+// `npm run profile [-- --quick] [--scenario NAME] [--top N] [--save FILE] [--stack NAME] [--no-pin]
+//   [--no-build] [--connections N] [--duration S]`
+//
+// Where a replica's CPU goes: runs ONE bench scenario (default get-hit, GET /v1/items/{id}) against the
+// API started under `node --cpu-prof`, stops it with SIGTERM (node writes the profile as it exits),
+// and prints self time per function, split into app code, node_modules and node/V8 internals.
+// Reuses the bench's pieces: the PostgreSQL pair and Redis of tests/support, the stack's API settings,
+// seeding, scenarios and the autocannon driver.
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { apiEnvironment } from "../components/api-environment";
+import { SERVER_SCRIPT } from "../tests/support/api";
+import { startPostgresPair } from "../tests/support/postgres";
+import { removeTempDir, trackTempDir } from "../tests/support/processes";
+import { startRedis } from "../tests/support/redis";
+import { formatSummary, summarizeProfile, type CpuProfile } from "./cpu-profile";
+import { measureLoad, warmUp, type LoadSettings } from "./load";
+import { pinThisProcess, planCpus } from "./proc";
+import { connectFlusher, type Flusher } from "./redis-flush";
+import { scenarioNamed, type ScenarioContext } from "./scenarios";
+import { readAll, seedItems } from "./seed";
+import { startServer, type ServerProcess } from "./server-process";
+import { REPO_ROOT, readStackConfig } from "./stack-file";
+
+const DEFAULT_SCENARIO = "get-hit";
+const APP_DIST = join(REPO_ROOT, "app-image", "dist");
+
+function positiveInteger(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new Error(`--${name}: "${raw}" must be a positive integer`);
+  return value;
+}
+
+function parseCli(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: "boolean", default: false },
+      scenario: { type: "string", default: DEFAULT_SCENARIO },
+      top: { type: "string" },
+      save: { type: "string" },
+      stack: { type: "string", default: "prod" },
+      "no-pin": { type: "boolean", default: false },
+      "no-build": { type: "boolean", default: false },
+      connections: { type: "string" },
+      duration: { type: "string" },
+    },
+    strict: true,
+  });
+  const { quick } = values;
+  const load: LoadSettings = {
+    connections: positiveInteger("connections", values.connections, quick ? 20 : 100),
+    durationSeconds: positiveInteger("duration", values.duration, quick ? 3 : 20),
+    warmupSeconds: quick ? 1 : 3,
+  };
+  return {
+    scenario: scenarioNamed(values.scenario),
+    load,
+    seedItems: quick ? 300 : 2_000,
+    hitPoolItems: quick ? 100 : 500,
+    top: positiveInteger("top", values.top, 20),
+    save: values.save === undefined ? undefined : resolve(values.save),
+    stack: values.stack,
+    pin: !values["no-pin"],
+    build: !values["no-build"],
+  };
+}
+
+const log = (message: string) => process.stderr.write(`${message}\n`);
+
+/** The plain variables a replica of `stack` gets (components/api-environment), PORT aside. */
+function replicaSettings(stackName: string): Record<string, string> {
+  const stack = readStackConfig(stackName);
+  const { plain } = apiEnvironment({
+    platform: stack.platform,
+    project: stack.gcp.project,
+    app: stack.app,
+    secrets: { databaseUrl: "", databaseReplicaUrl: "", redisUrl: "", redisCaCert: "" },
+  });
+  return Object.fromEntries(
+    plain.filter(({ name }) => name !== "PORT").map(({ name, value }) => [name, value]),
+  );
+}
+
+function onlyProfileIn(dir: string): string {
+  const files = readdirSync(dir).filter((name) => name.endsWith(".cpuprofile"));
+  if (files.length !== 1) throw new Error(`expected one .cpuprofile in ${dir}, found ${files.length}`);
+  return join(dir, files[0]);
+}
+
+async function main(): Promise<void> {
+  const cli = parseCli(process.argv.slice(2));
+  const cpuPlan = planCpus(cli.pin);
+  pinThisProcess(cpuPlan);
+  if (cli.build) {
+    log("building the API (npm --prefix app-image run build)");
+    execFileSync("npm", ["--prefix", join(REPO_ROOT, "app-image"), "run", "build"], {
+      stdio: ["ignore", 2, 2],
+    });
+  }
+  const workDir = mkdtempSync(join(tmpdir(), "profile-"));
+  trackTempDir(workDir);
+  log("starting PostgreSQL primary + replica and Redis");
+  const [pg, redis] = await Promise.all([startPostgresPair(), startRedis()]);
+  let api: ServerProcess | undefined;
+  let flusher: Flusher | undefined;
+  try {
+    api = await startServer({
+      script: SERVER_SCRIPT,
+      nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${workDir}`],
+      env: {
+        ...replicaSettings(cli.stack),
+        NODE_ENV: "production",
+        DATABASE_URL: pg.primaryUrl,
+        DATABASE_REPLICA_URL: pg.replicaUrl,
+        REDIS_URL: redis.url,
+        // The profile covers start-up too; no need to keep serving after SIGTERM.
+        SHUTDOWN_DRAIN_MS: "0",
+      },
+      readyPath: "/readyz",
+      logFile: join(workDir, "api.log"),
+      cpus: cpuPlan,
+    });
+    log(`seeding ${cli.seedItems} items`);
+    const ids = await seedItems(api.baseUrl, cli.seedItems);
+    const hitIds = ids.slice(0, cli.hitPoolItems);
+    await readAll(api.baseUrl, hitIds);
+    flusher = await connectFlusher(redis.url);
+    const context: ScenarioContext = { ids, hitIds, missIds: ids.slice(cli.hitPoolItems), flusher };
+
+    const { scenario } = cli;
+    const target = {
+      label: scenario.name,
+      baseUrl: api.baseUrl,
+      pid: api.pid,
+      requestsFor: (connection: number, connections: number) =>
+        scenario.requestsFor(context, connection, connections),
+    };
+    await scenario.setUp?.(context);
+    const figures = await (async () => {
+      try {
+        await warmUp(target, cli.load);
+        return await measureLoad(target, cli.load);
+      } finally {
+        await scenario.tearDown?.(context);
+      }
+    })();
+
+    const exit = await api.stop("SIGTERM");
+    api = undefined;
+    if (exit.code !== 0) {
+      throw new Error(
+        `the API exited with ${JSON.stringify(exit)}:\n${readFileSync(join(workDir, "api.log"), "utf8").slice(-2_000)}`,
+      );
+    }
+    const profilePath = onlyProfileIn(workDir);
+    if (cli.save !== undefined) copyFileSync(profilePath, cli.save);
+    const profile = JSON.parse(readFileSync(profilePath, "utf8")) as CpuProfile;
+    const summary = summarizeProfile(profile, REPO_ROOT, APP_DIST);
+    process.stdout.write(
+      [
+        `scenario ${scenario.name}: ${scenario.description}`,
+        `${cli.load.connections} connections, ${figures.durationSeconds.toFixed(0)} s measured: ${figures.rps.toFixed(0)} rps (2xx), server CPU ${(100 * figures.server.cpuUtilization).toFixed(0)} %`,
+        `profile: whole API process life (start-up, seeding, warm-up, measured window, shutdown)${cli.save === undefined ? "" : `, saved to ${cli.save}`}`,
+        "",
+        formatSummary(summary, cli.top),
+        "",
+      ].join("\n"),
+    );
+  } finally {
+    flusher?.close();
+    await api?.stop("SIGKILL");
+    await Promise.all([redis.stop(), pg.stop()]);
+    removeTempDir(workDir);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `profile failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

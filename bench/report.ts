@@ -1,0 +1,100 @@
+// SLA verdicts and the printed tables of `npm run bench` (Markdown, so they paste into the README).
+import type { BenchResults, LoadFigures, SlaVerdict } from "./results";
+import { SLA_MAX_FAILED_SHARE, SLA_P99_9_MS, type SlaBound } from "./scenarios";
+
+/** PASS when p99.9 is under the bound and at most 0.1 % of the requests failed (errors or non-2xx). */
+export function judgeSla(figures: LoadFigures, bound: SlaBound): SlaVerdict {
+  const limitMs = SLA_P99_9_MS[bound];
+  const failed = figures.errors + figures.non2xx;
+  const failedShare = failed / Math.max(figures.requests + figures.errors, 1);
+  const p99_9 = figures.latencyMs.p99_9;
+  const reasons: string[] = [];
+  if (!(p99_9 < limitMs)) reasons.push(`p99.9 ${p99_9} ms >= ${limitMs} ms`);
+  if (failedShare > SLA_MAX_FAILED_SHARE)
+    reasons.push(`${(failedShare * 100).toFixed(2)} % of requests failed`);
+  return {
+    bound,
+    limitMs,
+    verdict: reasons.length === 0 ? "PASS" : "FAIL",
+    reason: reasons.length === 0 ? `p99.9 ${p99_9} ms < ${limitMs} ms, ${failed} failed` : reasons.join("; "),
+  };
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => row[column].length)),
+  );
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((cell, i) => cell.padEnd(widths[i])).join(" | ")} |`;
+  return [
+    line(header),
+    `| ${widths.map((width) => "-".repeat(width)).join(" | ")} |`,
+    ...rows.map(line),
+  ].join("\n");
+}
+
+const fixed = (value: number, digits = 0) => value.toFixed(digits);
+const percent = (value: number | null) => (value === null ? "-" : `${Math.round(value * 100)} %`);
+
+function loadCells(figures: LoadFigures): string[] {
+  const { latencyMs: latency, server } = figures;
+  return [
+    fixed(figures.rps),
+    fixed(latency.p50),
+    fixed(latency.p90),
+    fixed(latency.p99),
+    fixed(latency.p99_9),
+    String(figures.errors),
+    String(figures.non2xx),
+    fixed(server.cpuSeconds, 1),
+    percent(server.cpuUtilization),
+    fixed(server.peakRssMiB),
+  ];
+}
+
+const LOAD_HEADER = [
+  "rps",
+  "p50 ms",
+  "p90 ms",
+  "p99 ms",
+  "p99.9 ms",
+  "errors",
+  "non-2xx",
+  "CPU s",
+  "CPU",
+  "peak RSS MiB",
+];
+
+export function formatResults(results: BenchResults): string {
+  const { settings, footprint, startup } = results;
+  const rows = results.scenarios.map((scenario) => [
+    scenario.name,
+    ...loadCells(scenario),
+    percent(scenario.cacheHitRatio),
+    scenario.apiToBareRps === null ? "-" : scenario.apiToBareRps.toFixed(2),
+    `${scenario.sla.verdict} (${scenario.sla.bound} < ${scenario.sla.limitMs} ms)`,
+  ]);
+  if (results.baseline !== null) {
+    rows.push(["bare node:http", ...loadCells(results.baseline), "-", "1.00", "-"]);
+  }
+  const pinning =
+    settings.serverCpu === null
+      ? "server not pinned"
+      : `server pinned to CPU ${settings.serverCpu}, load generator + PostgreSQL + Redis on CPU ${settings.loadCpu}`;
+  const image =
+    footprint.imageAppLayerMiB === null
+      ? footprint.imageNote
+      : `${footprint.imageAppLayerMiB.toFixed(1)} MiB on top of ${footprint.imageBase ?? "the base image"} (${footprint.imageNote})`;
+  return [
+    `${settings.connections} connections, ${settings.durationSeconds} s measured after ${settings.warmupSeconds} s warm-up; ` +
+      `${results.machine.cpus} CPUs (${results.machine.cpuModel}), node ${results.machine.node}, ` +
+      `load average ${results.machine.loadAverageAtStart.join(" ")} before the run; ${pinning}`,
+    "",
+    table(["scenario", ...LOAD_HEADER, "cache hits", "api/bare", "SLA p99.9"], rows),
+    "",
+    `start-up (spawn to first 200 on /readyz): median ${startup.medianReadyMs.toFixed(0)} ms of ` +
+      `${startup.readyMs.map((ms) => ms.toFixed(0)).join(", ")} ms`,
+    `RSS: idle ${footprint.idleRssMiB.toFixed(0)} MiB, peak under load ${footprint.peakRssUnderLoadMiB.toFixed(0)} MiB`,
+    `runtime image: ${image}`,
+  ].join("\n");
+}

@@ -1,0 +1,365 @@
+// `npm run bench [-- --quick] [--scenario NAME]... [--out PATH] [--stack NAME] [--no-pin] [--no-build]
+//   [--connections N] [--duration S] [--warmup S] [--env NAME=value]...`
+//
+// Measures what ONE replica of the API sustains: builds the API, starts a PostgreSQL primary + streaming
+// replica and Redis (tests/support), starts the API with the stack's production settings on its own
+// CPU, seeds items through the API, drives each scenario with autocannon, then a bare node:http server
+// the same way as the baseline. Prints a table and writes bench/results.json for `npm run capacity`.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, release, tmpdir, totalmem, type as osType } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+import { apiEnvironment } from "../components/api-environment";
+import type { StackConfig } from "../config";
+import { SERVER_SCRIPT } from "../tests/support/api";
+import { startPostgresPair, type PostgresPair } from "../tests/support/postgres";
+import { trackTempDir } from "../tests/support/processes";
+import { startRedis, type RedisServer } from "../tests/support/redis";
+import { hitRatio, readCacheCounters } from "./api-metrics";
+import { connectActivitySampler, type ActivitySampler } from "./db-activity";
+import { measureRuntimeImage } from "./image-size";
+import { measureLoad, warmUp, type LoadSettings, type LoadTarget } from "./load";
+import { peakRssMiB, pinThisProcess, planCpus, rssMiB, type CpuPlan } from "./proc";
+import { connectFlusher, type Flusher } from "./redis-flush";
+import { formatResults, judgeSla } from "./report";
+import type { BenchResults, LoadFigures, ScenarioResult } from "./results";
+import {
+  BASELINE_SCENARIO,
+  SCENARIOS,
+  scenarioNamed,
+  type Scenario,
+  type ScenarioContext,
+} from "./scenarios";
+import { seedItems, readAll } from "./seed";
+import { startServer, type ServerProcess } from "./server-process";
+import { REPO_ROOT, readStackConfig } from "./stack-file";
+
+const BARE_SERVER_SCRIPT = join(__dirname, "bare-server.mjs");
+const DEFAULT_OUT = join(__dirname, "results.json");
+
+interface RunSettings extends LoadSettings {
+  readonly quick: boolean;
+  readonly seedItems: number;
+  readonly hitPoolItems: number;
+  readonly startups: number;
+  readonly measureImage: boolean;
+}
+
+interface Cli {
+  readonly settings: RunSettings;
+  readonly scenarios: readonly Scenario[];
+  readonly out: string;
+  readonly stack: string;
+  readonly pin: boolean;
+  readonly build: boolean;
+  /** Extra or replaced API environment variables, for experiments (`--env LOG_LEVEL=warn`). */
+  readonly envOverrides: Readonly<Record<string, string>>;
+}
+
+function positive(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name}: "${raw}" must be a positive number`);
+  return value;
+}
+
+function parseAssignment(assignment: string): [string, string] {
+  const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(assignment);
+  if (match === null) throw new Error(`--env: "${assignment}" must look like NAME=value`);
+  return [match[1], match[2]];
+}
+
+function parseCli(argv: string[]): Cli {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: "boolean", default: false },
+      scenario: { type: "string", multiple: true },
+      out: { type: "string" },
+      stack: { type: "string", default: "prod" },
+      "no-pin": { type: "boolean", default: false },
+      "no-build": { type: "boolean", default: false },
+      env: { type: "string", multiple: true },
+      connections: { type: "string" },
+      duration: { type: "string" },
+      warmup: { type: "string" },
+    },
+    strict: true,
+  });
+  const quick = values.quick;
+  const warmup = values.warmup === undefined ? (quick ? 1 : 5) : Number(values.warmup);
+  if (!Number.isFinite(warmup) || warmup < 0) throw new Error(`--warmup: "${values.warmup}" must be >= 0`);
+  return {
+    settings: {
+      quick,
+      connections: Math.round(positive("connections", values.connections, quick ? 50 : 200)),
+      durationSeconds: positive("duration", values.duration, quick ? 3 : 30),
+      warmupSeconds: warmup,
+      seedItems: quick ? 1_000 : 10_000,
+      hitPoolItems: quick ? 200 : 1_000,
+      startups: quick ? 1 : 5,
+      measureImage: !quick,
+    },
+    scenarios: values.scenario === undefined ? SCENARIOS : values.scenario.map(scenarioNamed),
+    out: resolve(values.out ?? DEFAULT_OUT),
+    stack: values.stack,
+    pin: !values["no-pin"],
+    build: !values["no-build"],
+    envOverrides: Object.fromEntries((values.env ?? []).map(parseAssignment)),
+  };
+}
+
+const log = (message: string) => process.stderr.write(`${message}\n`);
+
+/** The environment a replica of `stack` gets (components/api-environment), pointed at the local servers. */
+function apiEnv(stack: StackConfig, pg: PostgresPair, redis: RedisServer): Record<string, string> {
+  const environment = apiEnvironment({
+    platform: stack.platform,
+    project: stack.gcp.project,
+    app: stack.app,
+    secrets: { databaseUrl: "", databaseReplicaUrl: "", redisUrl: "", redisCaCert: "" },
+  });
+  const env: Record<string, string> = {};
+  for (const { name, value } of environment.plain) if (name !== "PORT") env[name] = value;
+  return {
+    ...env,
+    NODE_ENV: "production", // set by app-image/Dockerfile
+    DATABASE_URL: pg.primaryUrl,
+    DATABASE_REPLICA_URL: pg.replicaUrl,
+    REDIS_URL: redis.url,
+  };
+}
+
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+/** Spawn-to-ready times of fresh API processes next to the running one (the schema already exists). */
+async function measureStartups(count: number, env: Record<string, string>, logDir: string, cpuPlan: CpuPlan) {
+  const readyMs: number[] = [];
+  for (let attempt = 0; attempt < count; attempt++) {
+    const server = await startServer({
+      script: SERVER_SCRIPT,
+      env: { ...env, SHUTDOWN_DRAIN_MS: "0" },
+      readyPath: "/readyz",
+      logFile: join(logDir, `startup-${attempt}.log`),
+      cpus: cpuPlan,
+    });
+    readyMs.push(server.readyMs);
+    await server.stop();
+  }
+  return readyMs;
+}
+
+interface ScenarioRun {
+  readonly api: ServerProcess;
+  readonly context: ScenarioContext;
+  readonly sampler: ActivitySampler;
+  readonly settings: LoadSettings;
+}
+
+async function runScenario(scenario: Scenario, run: ScenarioRun): Promise<ScenarioResult> {
+  const { api, context, sampler, settings } = run;
+  const target: LoadTarget = {
+    label: scenario.name,
+    baseUrl: api.baseUrl,
+    pid: api.pid,
+    requestsFor: (connection, connections) => scenario.requestsFor(context, connection, connections),
+  };
+  await scenario.setUp?.(context);
+  try {
+    await warmUp(target, settings);
+    const countersBefore = await readCacheCounters(api.baseUrl);
+    sampler.start();
+    const figures = await measureLoad(target, settings);
+    const database = sampler.stop();
+    const countersAfter = await readCacheCounters(api.baseUrl);
+    return {
+      ...figures,
+      name: scenario.name,
+      description: scenario.description,
+      cacheHitRatio: scenario.readsById ? hitRatio(countersBefore, countersAfter) : null,
+      apiToBareRps: null,
+      database,
+      sla: judgeSla(figures, scenario.sla),
+    };
+  } finally {
+    await scenario.tearDown?.(context);
+  }
+}
+
+async function runBaseline(
+  settings: LoadSettings,
+  logDir: string,
+  cpuPlan: CpuPlan,
+  context: ScenarioContext,
+) {
+  const bare = await startServer({
+    script: BARE_SERVER_SCRIPT,
+    env: {},
+    readyPath: "/",
+    logFile: join(logDir, "bare.log"),
+    cpus: cpuPlan,
+  });
+  try {
+    const shape = scenarioNamed(BASELINE_SCENARIO);
+    const target: LoadTarget = {
+      label: "bare node:http",
+      baseUrl: bare.baseUrl,
+      pid: bare.pid,
+      requestsFor: (connection, connections) => shape.requestsFor(context, connection, connections),
+    };
+    await warmUp(target, settings);
+    return await measureLoad(target, settings);
+  } finally {
+    await bare.stop();
+  }
+}
+
+function machineInfo(loadAverageAtStart: number[]): BenchResults["machine"] {
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model.trim() ?? "unknown",
+    memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    node: process.version,
+    os: `${osType()} ${release()}`,
+    date: new Date().toISOString(),
+    loadAverageAtStart,
+  };
+}
+
+function methodNotes(cpuPlan: CpuPlan, stackName: string): string[] {
+  return [
+    `API environment: the ${stackName} stack's app settings through components/api-environment (pool size, MAX_IN_FLIGHT, cache TTL, LOG_LEVEL, NODE_OPTIONS); stdout to a file`,
+    cpuPlan.serverCpu === null
+      ? "server not pinned: it shares the CPUs with the load generator, PostgreSQL and Redis"
+      : "the API runs alone on one CPU (taskset), so rps is per vCPU; load generator, PostgreSQL and Redis share the other",
+    "PostgreSQL runs with fsync=off and synchronous_commit=off on loopback: writes are cheaper than on Cloud SQL",
+    "rps counts 2xx responses; latency percentiles are autocannon's (1 ms resolution), all statuses included",
+    "get-miss: ids never read before, Redis FLUSHALL every 250 ms; cache hits is the measured share from /metrics",
+    "mixed is judged by the GET bound (its strictest); the baseline replays the get-hit request shape",
+  ];
+}
+
+async function main(): Promise<void> {
+  const startedAt = performance.now();
+  const loadAverageAtStart = loadavg().map((load) => Math.round(load * 100) / 100);
+  const cli = parseCli(process.argv.slice(2));
+  const { settings } = cli;
+  const cpuPlan = planCpus(cli.pin);
+  pinThisProcess(cpuPlan);
+  const stack = readStackConfig(cli.stack);
+
+  if (cli.build) {
+    log("building the API (npm --prefix app-image run build)");
+    execFileSync("npm", ["--prefix", join(REPO_ROOT, "app-image"), "run", "build"], {
+      stdio: ["ignore", 2, 2],
+    });
+  }
+
+  const logDir = mkdtempSync(join(tmpdir(), "bench-logs-"));
+  trackTempDir(logDir);
+  log("starting PostgreSQL primary + replica and Redis");
+  const [pg, redis] = await Promise.all([startPostgresPair(), startRedis()]);
+  let flusher: Flusher | undefined;
+  let sampler: ActivitySampler | undefined;
+  let api: ServerProcess | undefined;
+  try {
+    const env = { ...apiEnv(stack, pg, redis), ...cli.envOverrides };
+    api = await startServer({
+      script: SERVER_SCRIPT,
+      env,
+      readyPath: "/readyz",
+      logFile: join(logDir, "api.log"),
+      cpus: cpuPlan,
+    });
+    await new Promise((resolveSettle) => setTimeout(resolveSettle, 2_000));
+    const idleRssMiB = rssMiB(api.pid);
+    log(
+      `API ready in ${api.readyMs.toFixed(0)} ms, idle RSS ${idleRssMiB.toFixed(0)} MiB; timing ${settings.startups} more starts`,
+    );
+    const readyMs = await measureStartups(settings.startups, env, logDir, cpuPlan);
+
+    log(`seeding ${settings.seedItems} items`);
+    const ids = await seedItems(api.baseUrl, settings.seedItems);
+    const hitIds = ids.slice(0, settings.hitPoolItems);
+    await readAll(api.baseUrl, hitIds);
+    flusher = await connectFlusher(redis.url);
+    sampler = await connectActivitySampler(pg.primaryUrl, pg.replicaUrl);
+    const context: ScenarioContext = { ids, hitIds, missIds: ids.slice(settings.hitPoolItems), flusher };
+
+    const scenarios: ScenarioResult[] = [];
+    for (const scenario of cli.scenarios) {
+      const result = await runScenario(scenario, { api, context, sampler, settings });
+      log(
+        `${scenario.name}: ${result.rps.toFixed(0)} rps, p99.9 ${result.latencyMs.p99_9} ms, ${result.sla.verdict}`,
+      );
+      scenarios.push(result);
+    }
+    const peakRssUnderLoadMiB = peakRssMiB(api.pid);
+    await api.stop();
+    api = undefined;
+
+    log("baseline: bare node:http server");
+    const baseline: LoadFigures = await runBaseline(settings, logDir, cpuPlan, context);
+    for (const scenario of scenarios) {
+      scenario.apiToBareRps = baseline.rps > 0 ? scenario.rps / baseline.rps : null;
+    }
+
+    let image: { appLayerMiB: number | null; base: string | null } = { appLayerMiB: null, base: null };
+    if (settings.measureImage) {
+      log("measuring the runtime image's layers (npm ci --omit=dev in a temp dir)");
+      image = measureRuntimeImage(join(REPO_ROOT, "app-image"));
+    }
+
+    const results: BenchResults = {
+      machine: machineInfo(loadAverageAtStart),
+      settings: {
+        quick: settings.quick,
+        connections: settings.connections,
+        durationSeconds: settings.durationSeconds,
+        warmupSeconds: settings.warmupSeconds,
+        seedItems: settings.seedItems,
+        hitPoolItems: settings.hitPoolItems,
+        serverCpu: cpuPlan.serverCpu,
+        loadCpu: cpuPlan.loadCpu,
+        apiEnv: Object.fromEntries(Object.entries(env).filter(([name]) => !/URL|CERT/.test(name))),
+        notes: methodNotes(cpuPlan, cli.stack),
+      },
+      scenarios,
+      baseline: { ...baseline, description: "bare node:http server, fixed JSON body, get-hit request shape" },
+      startup: { readyMs, medianReadyMs: median(readyMs) },
+      footprint: {
+        idleRssMiB,
+        peakRssUnderLoadMiB,
+        imageAppLayerMiB: image.appLayerMiB,
+        imageBase: image.base,
+        imageNote: settings.measureImage
+          ? "production node_modules + dist, du -sk; base image not included"
+          : "skipped (--quick)",
+      },
+      totalSeconds: (performance.now() - startedAt) / 1000,
+    };
+    mkdirSync(dirname(cli.out), { recursive: true });
+    writeFileSync(cli.out, `${JSON.stringify(results, null, 2)}\n`);
+    process.stdout.write(
+      `${formatResults(results)}\n\nwritten: ${cli.out} (${results.totalSeconds.toFixed(0)} s)\n`,
+    );
+  } finally {
+    flusher?.close();
+    await sampler?.close();
+    await api?.stop("SIGKILL");
+    await Promise.all([redis.stop(), pg.stop()]);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,336 @@
+// The capacity calculator on known inputs (every expected number worked out by hand in the comments),
+// and `npm run capacity` end to end on a fixture results file.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import {
+  chooseBasis,
+  planCapacity,
+  type CapacityPlan,
+  type ThroughputBasis,
+} from "../../bench/capacity-plan";
+import type { BenchResults, ScenarioResult } from "../../bench/results";
+import { readStackConfig } from "../../bench/stack-file";
+import { parseStackConfig, type StackConfig } from "../../config";
+
+const REPO_ROOT = resolve(__dirname, "..", "..");
+
+function stack(overrides: Record<string, unknown>): StackConfig {
+  const raw: Record<string, string> = { "gcp:project": "capacity-test", "gcp:region": "europe-west1" };
+  for (const [key, value] of Object.entries(overrides)) {
+    raw[`gcp-async-api:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return parseStackConfig(raw);
+}
+
+function basis(overrides: Partial<ThroughputBasis>): ThroughputBasis {
+  return {
+    scenario: "mixed",
+    rps: 5000,
+    cpuUtilization: 1,
+    meanLatencyMs: 40,
+    p99_9Ms: 90,
+    connections: 200,
+    slaMet: true,
+    why: "test",
+    busyConnectionsPerPool: 3.2,
+    ...overrides,
+  };
+}
+
+const stepValue = (steps: CapacityPlan["gke"]["steps"], labelStart: string): number => {
+  const step = steps.find((candidate) => candidate.label.startsWith(labelStart));
+  assert.ok(step, `no step "${labelStart}" in ${steps.map((s) => s.label).join(", ")}`);
+  return step.value;
+};
+
+const coverage = (plan: CapacityPlan["gke"]) =>
+  Object.fromEntries(plan.checks.map((check) => [check.setting, check.covered]));
+
+const recommended = (plan: CapacityPlan) =>
+  Object.fromEntries(
+    plan.recommendations.map((recommendation) => [recommendation.setting, recommendation.value]),
+  );
+
+describe("capacity plan", () => {
+  describe("a GKE stack whose CPU binds (5000 rps at 40 ms mean, 200 connections)", () => {
+    const plan = planCapacity({
+      basis: basis({}),
+      stack: stack({
+        platform: "gke",
+        targetConcurrentRequests: 50000,
+        app: { cpu: "1", memory: "1Gi", poolMax: 8, maxInFlight: 1000 },
+        gke: {
+          regional: true,
+          machineType: "e2-standard-4",
+          maxNodes: 10,
+          maxReplicas: 60,
+          cpuTargetPercent: 60,
+        },
+        cloudrun: { maxInstances: 100, concurrency: 500 },
+        database: { maxConnections: 1000 },
+      }),
+    });
+
+    it("derives the request rate from Little's law: 50000 / 0.040 s = 1,250,000 rps", () => {
+      assert.equal(plan.requestRate, 1_250_000);
+    });
+
+    it("needs ceil(1,250,000 / (5000 x 0.6)) = 417 replicas, more than ceil(50000 / 1000) = 50 by in-flight", () => {
+      assert.equal(stepValue(plan.gke.steps, "replicas by throughput"), 417);
+      assert.equal(stepValue(plan.gke.steps, "replicas by in-flight"), 50);
+      assert.equal(plan.gke.requiredReplicas, 417);
+      assert.match(plan.gke.binding, /throughput/);
+    });
+
+    it("packs min(floor(4 x 0.9 / 1), floor(16 x 0.8 / 1)) = 3 pods per node: 139 nodes, 47 per zone", () => {
+      assert.equal(stepValue(plan.gke.steps, "pods per node"), 3);
+      assert.equal(stepValue(plan.gke.steps, "nodes per zone"), 47);
+      assert.equal(stepValue(plan.gke.steps, "nodes"), 139);
+    });
+
+    it("finds maxReplicas 60 and maxNodes 10 short; the capacity rule (60 x 1000) and pools (8 x 60) covered", () => {
+      assert.deepEqual(coverage(plan.gke), {
+        "gke.maxReplicas": false,
+        "gke.maxReplicas x app.maxInFlight": true,
+        "gke.maxNodes (per zone)": false,
+        "app.poolMax x gke.maxReplicas": true,
+      });
+    });
+
+    it("sizes Cloud Run by max(417 by CPU, ceil(50000 / (500 x 0.6)) = 167 by concurrency) = 417", () => {
+      assert.equal(stepValue(plan.cloudrun.steps, "instances by concurrency"), 167);
+      assert.equal(plan.cloudrun.requiredReplicas, 417);
+      assert.deepEqual(coverage(plan.cloudrun), {
+        "cloudrun.maxInstances": false,
+        "cloudrun.maxInstances x cloudrun.concurrency": true,
+        "app.poolMax x cloudrun.maxInstances": true,
+      });
+    });
+
+    it("recommends the SLA-verified in-flight level, 417 replicas and pools that need more max_connections", () => {
+      // Tuned: in-flight 200 -> GKE max(417, 250) = 417; Cloud Run max(417, ceil(50000 / 120) = 417) = 417.
+      // Pools: 5000 rps x 0.6 = 3000 queries/s x 1 ms = 3 busy, + 1 spare = 4 (floor(900 / 417) = 2
+      // would fit); 4 x 417 = 1668 connections -> max_connections >= ceil(1668 / 0.9) = 1854.
+      assert.deepEqual(recommended(plan), {
+        "app.maxInFlight": 200,
+        "cloudrun.concurrency": 200,
+        "cloudrun.maxInstances": 417,
+        "gke.maxReplicas": 417,
+        "gke.cpuTargetPercent": 60,
+        "gke.maxNodes": 47,
+        "app.poolMax": 4,
+        "database.maxConnections": 1854,
+        "NODE_OPTIONS (set from app.memory)": "--max-old-space-size=768",
+      });
+    });
+  });
+
+  describe("a Cloud Run stack whose limits bind (4000 rps at 50 ms, 2 vCPU, in-flight 100, concurrency 80)", () => {
+    const plan = planCapacity({
+      basis: basis({ rps: 4000, meanLatencyMs: 50, busyConnectionsPerPool: null }),
+      stack: stack({
+        platform: "cloudrun",
+        targetConcurrentRequests: 50000,
+        app: { cpu: "2", memory: "2Gi", poolMax: 2, maxInFlight: 100 },
+        gke: {
+          regional: false,
+          machineType: "n2-standard-8",
+          maxNodes: 200,
+          maxReplicas: 500,
+          cpuTargetPercent: 80,
+        },
+        cloudrun: { maxInstances: 700, concurrency: 80 },
+        database: { maxConnections: 2000 },
+      }),
+    });
+
+    it("gives a second vCPU no extra throughput: one event loop, 4000 rps per replica", () => {
+      assert.equal(plan.requestRate, 1_000_000);
+      assert.equal(stepValue(plan.gke.steps, "rps per replica"), 4000);
+    });
+
+    it("GKE: ceil(50000 / 100) = 500 by in-flight beats ceil(1,000,000 / 3200) = 313 by CPU", () => {
+      assert.equal(stepValue(plan.gke.steps, "replicas by throughput"), 313);
+      assert.equal(plan.gke.requiredReplicas, 500);
+      assert.match(plan.gke.binding, /in-flight/);
+      // n2-standard-8: min(floor(7.2 / 2), floor(25.6 / 2)) = 3 pods per node; ceil(500 / 3) = 167 nodes, one zone.
+      assert.equal(stepValue(plan.gke.steps, "nodes per zone"), 167);
+      assert.ok(plan.gke.checks.every((check) => check.covered));
+    });
+
+    it("Cloud Run: ceil(50000 / (80 x 0.6)) = 1042 by concurrency beats 417 by CPU; 700 instances fall short", () => {
+      assert.equal(stepValue(plan.cloudrun.steps, "replicas by throughput"), 417);
+      assert.equal(plan.cloudrun.requiredReplicas, 1042);
+      assert.match(plan.cloudrun.binding, /concurrency/);
+      assert.deepEqual(coverage(plan.cloudrun), {
+        "cloudrun.maxInstances": false,
+        "cloudrun.maxInstances x cloudrun.concurrency": true,
+        "app.poolMax x cloudrun.maxInstances": true,
+      });
+    });
+  });
+
+  it("counts a replica's throughput per busy vCPU: 4000 rps on 0.8 of a vCPU is 5000 rps at 100 %", () => {
+    const plan = planCapacity({
+      basis: basis({ rps: 4000, cpuUtilization: 0.8 }),
+      stack: stack({ platform: "gke", gke: { cpuTargetPercent: 60 } }),
+    });
+    assert.equal(stepValue(plan.gke.steps, "rps per replica"), 5000);
+    // ceil((50000 / 0.040) / (5000 x 0.6)) = ceil(416.7)
+    assert.equal(stepValue(plan.gke.steps, "replicas by throughput"), 417);
+  });
+
+  it("rejects a machine type it has no size for, naming the key", () => {
+    assert.throws(
+      () =>
+        planCapacity({
+          basis: basis({}),
+          stack: stack({ platform: "gke", gke: { machineType: "m3-megamem-64" } }),
+        }),
+      /gke\.machineType: "m3-megamem-64"/,
+    );
+  });
+});
+
+function scenario(name: string, rps: number, verdict: "PASS" | "FAIL"): ScenarioResult {
+  return {
+    name,
+    description: name,
+    connections: 200,
+    durationSeconds: 30,
+    requests: rps * 30,
+    rps,
+    latencyMs: {
+      mean: 200_000 / rps,
+      p50: 30,
+      p90: 45,
+      p99: 60,
+      p99_9: verdict === "PASS" ? 80 : 250,
+      max: 300,
+    },
+    errors: 0,
+    timeouts: 0,
+    non2xx: 0,
+    statusCodes: { "200": rps * 30 },
+    server: { cpuSeconds: 29, cpuUtilization: 0.97, peakRssMiB: 120 },
+    cacheHitRatio: null,
+    apiToBareRps: 0.2,
+    database: { primaryMean: 1.5, primaryMax: 4, replicaMean: 2.5, replicaMax: 6 },
+    sla: { bound: "GET", limitMs: 100, verdict, reason: "fixture" },
+  };
+}
+
+describe("choosing the per-replica basis", () => {
+  it("takes the mixed scenario when it met its SLA", () => {
+    const chosen = chooseBasis({
+      scenarios: [scenario("get-hit", 9000, "PASS"), scenario("mixed", 4000, "PASS")],
+    });
+    assert.equal(chosen.scenario, "mixed");
+    assert.equal(chosen.rps, 4000);
+    assert.equal(chosen.meanLatencyMs, 50);
+    assert.equal(chosen.busyConnectionsPerPool, 2.5);
+    assert.equal(chosen.cpuUtilization, 0.97);
+    assert.equal(chosen.slaMet, true);
+  });
+
+  it("falls back to the slowest passing scenario when mixed missed its SLA", () => {
+    const chosen = chooseBasis({
+      scenarios: [
+        scenario("get-hit", 9000, "PASS"),
+        scenario("post", 3000, "PASS"),
+        scenario("mixed", 2000, "FAIL"),
+      ],
+    });
+    assert.equal(chosen.scenario, "post");
+    assert.equal(chosen.slaMet, true);
+  });
+
+  it("flags the plan as an upper bound when nothing met its SLA", () => {
+    const chosen = chooseBasis({
+      scenarios: [scenario("get-hit", 9000, "FAIL"), scenario("mixed", 2000, "FAIL")],
+    });
+    assert.equal(chosen.scenario, "mixed");
+    assert.equal(chosen.slaMet, false);
+  });
+});
+
+describe("npm run capacity -- --stack prod", function () {
+  this.timeout(60_000);
+  let dir: string;
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "capacity-cli-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("prints the arithmetic, a COVERED / NOT COVERED verdict per setting and a value for each setting", async () => {
+    const fixture: BenchResults = {
+      machine: {
+        cpus: 2,
+        cpuModel: "fixture",
+        memoryGiB: 8,
+        node: "v20",
+        os: "Linux",
+        date: "2026-01-01T00:00:00Z",
+        loadAverageAtStart: [0.1, 0.2, 0.3],
+      },
+      settings: {
+        quick: false,
+        connections: 200,
+        durationSeconds: 30,
+        warmupSeconds: 5,
+        seedItems: 10000,
+        hitPoolItems: 1000,
+        serverCpu: 0,
+        loadCpu: 1,
+        apiEnv: {},
+        notes: [],
+      },
+      scenarios: [scenario("get-hit", 9000, "PASS"), scenario("mixed", 4000, "PASS")],
+      baseline: null,
+      startup: { readyMs: [400], medianReadyMs: 400 },
+      footprint: {
+        idleRssMiB: 80,
+        peakRssUnderLoadMiB: 150,
+        imageAppLayerMiB: 30,
+        imageBase: null,
+        imageNote: "",
+      },
+      totalSeconds: 300,
+    };
+    const resultsPath = join(dir, "results.json");
+    writeFileSync(resultsPath, JSON.stringify(fixture));
+    const { stdout } = await promisify(execFile)(
+      "npm",
+      ["run", "--silent", "capacity", "--", "--stack", "prod", "--results", resultsPath],
+      { cwd: REPO_ROOT },
+    );
+    const target = readStackConfig("prod").targetConcurrentRequests;
+    assert.ok(
+      stdout.includes(
+        `request rate (Little's law): ${target} in flight / 0.05 s mean latency = ${target / 0.05}`,
+      ),
+      stdout,
+    );
+    assert.match(stdout, /basis: scenario "mixed"/);
+    for (const setting of [
+      "gke.maxReplicas",
+      "gke.maxNodes",
+      "gke.cpuTargetPercent",
+      "cloudrun.maxInstances",
+      "cloudrun.concurrency",
+      "app.maxInFlight",
+      "app.poolMax",
+      "NODE_OPTIONS",
+    ]) {
+      assert.ok(stdout.includes(`${setting}`), `the output names ${setting}:\n${stdout}`);
+    }
+    assert.match(stdout, /^ {2}(COVERED|NOT COVERED) +gke\.maxReplicas = \d+/m);
+    assert.match(stdout, /^ {2}(COVERED|NOT COVERED) +cloudrun\.maxInstances = \d+/m);
+    assert.match(stdout, /^ {2}(COVERED|NOT COVERED) +gke\.maxNodes \(per zone\) = \d+/m);
+  });
+});
