@@ -93,7 +93,7 @@ const environment = z
     ),
     REDIS_TIMEOUT_MS: integer(1, 250),
     CACHE_TTL_SECONDS: integer(1, 60),
-    MAX_IN_FLIGHT: integer(1, 1000),
+    MAX_IN_FLIGHT: integer(1, 200),
     SHUTDOWN_DRAIN_MS: integer(0, 3000),
     SHUTDOWN_GRACE_MS: integer(1, 8000),
     LOG_LEVEL: optionalText
