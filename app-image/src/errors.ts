@@ -39,6 +39,8 @@ function sendProblem(reply: FastifyReply, problem: HttpProblem): FastifyReply {
     .send(problemBody(problem.status, problem.detail));
 }
 
+const LINGER_MS = 2_000;
+
 // Node's parser errors that have a status of their own; every other parse error is a 400.
 const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
   ERR_HTTP_REQUEST_TIMEOUT: 408,
@@ -60,8 +62,12 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
   const head =
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
     `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
-  // end() flushes before closing; destroy() could drop the answer.
+  // Lingering close: the rest of the request is read and dropped for a while, so a client still
+  // sending a body can finish and read this answer instead of having its connection reset.
+  socket.removeAllListeners("data");
+  socket.on("data", () => undefined);
   socket.end(Buffer.concat([Buffer.from(head), body]));
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
 }
 
 function isFastifyClientError(error: FastifyError): boolean {
