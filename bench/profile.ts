@@ -6,12 +6,10 @@
 // and prints self time per function, split into app code, node_modules and node/V8 internals.
 // Reuses the bench's pieces: the PostgreSQL pair and Redis of tests/support, the stack's API settings,
 // seeding, scenarios and the autocannon driver.
-import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { apiEnvironment } from "../components/api-environment";
 import { SERVER_SCRIPT } from "../tests/support/api";
 import { startPostgresPair } from "../tests/support/postgres";
 import { removeTempDir, trackTempDir } from "../tests/support/processes";
@@ -20,6 +18,7 @@ import { formatSummary, summarizeProfile, type CpuProfile } from "./cpu-profile"
 import { measureLoad, warmUp, type LoadSettings } from "./load";
 import { pinThisProcess, planCpus } from "./proc";
 import { connectFlusher, type Flusher } from "./redis-flush";
+import { buildApi, replicaEnv } from "./replica";
 import { scenarioNamed, type ScenarioContext } from "./scenarios";
 import { readAll, seedItems } from "./seed";
 import { startServer, type ServerProcess } from "./server-process";
@@ -74,19 +73,6 @@ function parseCli(argv: string[]) {
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
 /** The plain variables a replica of `stack` gets (components/api-environment), PORT aside. */
-function replicaSettings(stackName: string): Record<string, string> {
-  const stack = readStackConfig(stackName);
-  const { plain } = apiEnvironment({
-    platform: stack.platform,
-    project: stack.gcp.project,
-    app: stack.app,
-    secrets: { databaseUrl: "", databaseReplicaUrl: "", redisUrl: "", redisCaCert: "" },
-  });
-  return Object.fromEntries(
-    plain.filter(({ name }) => name !== "PORT").map(({ name, value }) => [name, value]),
-  );
-}
-
 function onlyProfileIn(dir: string): string {
   const files = readdirSync(dir).filter((name) => name.endsWith(".cpuprofile"));
   if (files.length !== 1) throw new Error(`expected one .cpuprofile in ${dir}, found ${files.length}`);
@@ -97,12 +83,7 @@ async function main(): Promise<void> {
   const cli = parseCli(process.argv.slice(2));
   const cpuPlan = planCpus(cli.pin);
   pinThisProcess(cpuPlan);
-  if (cli.build) {
-    log("building the API (npm --prefix app-image run build)");
-    execFileSync("npm", ["--prefix", join(REPO_ROOT, "app-image"), "run", "build"], {
-      stdio: ["ignore", 2, 2],
-    });
-  }
+  if (cli.build) buildApi(log);
   const workDir = mkdtempSync(join(tmpdir(), "profile-"));
   trackTempDir(workDir);
   log("starting PostgreSQL primary + replica and Redis");
@@ -114,11 +95,7 @@ async function main(): Promise<void> {
       script: SERVER_SCRIPT,
       nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${workDir}`],
       env: {
-        ...replicaSettings(cli.stack),
-        NODE_ENV: "production",
-        DATABASE_URL: pg.primaryUrl,
-        DATABASE_REPLICA_URL: pg.replicaUrl,
-        REDIS_URL: redis.url,
+        ...replicaEnv(readStackConfig(cli.stack), pg, redis),
         // The profile covers start-up too; no need to keep serving after SIGTERM.
         SHUTDOWN_DRAIN_MS: "0",
       },

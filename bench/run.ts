@@ -5,24 +5,22 @@
 // replica and Redis (tests/support), starts the API with the stack's production settings on its own
 // CPU, seeds items through the API, drives each scenario with autocannon, then a bare node:http server
 // the same way as the baseline. Prints a table and writes bench/results.json for `npm run capacity`.
-import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, tmpdir, totalmem, type as osType } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { apiEnvironment } from "../components/api-environment";
-import type { StackConfig } from "../config";
 import { SERVER_SCRIPT } from "../tests/support/api";
-import { startPostgresPair, type PostgresPair } from "../tests/support/postgres";
+import { startPostgresPair } from "../tests/support/postgres";
 import { trackTempDir } from "../tests/support/processes";
-import { startRedis, type RedisServer } from "../tests/support/redis";
+import { startRedis } from "../tests/support/redis";
 import { hitRatio, readCacheCounters } from "./api-metrics";
 import { connectActivitySampler, type ActivitySampler } from "./db-activity";
 import { measureRuntimeImage } from "./image-size";
 import { measureLoad, warmUp, type LoadSettings, type LoadTarget } from "./load";
 import { peakRssMiB, pinThisProcess, planCpus, rssMiB, type CpuPlan } from "./proc";
 import { connectFlusher, type Flusher } from "./redis-flush";
+import { buildApi, replicaEnv } from "./replica";
 import { formatResults, judgeSla } from "./report";
 import type { BenchResults, LoadFigures, ScenarioResult } from "./results";
 import {
@@ -114,24 +112,6 @@ function parseCli(argv: string[]): Cli {
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
 /** The environment a replica of `stack` gets (components/api-environment), pointed at the local servers. */
-function apiEnv(stack: StackConfig, pg: PostgresPair, redis: RedisServer): Record<string, string> {
-  const environment = apiEnvironment({
-    platform: stack.platform,
-    project: stack.gcp.project,
-    app: stack.app,
-    secrets: { databaseUrl: "", databaseReplicaUrl: "", redisUrl: "", redisCaCert: "" },
-  });
-  const env: Record<string, string> = {};
-  for (const { name, value } of environment.plain) if (name !== "PORT") env[name] = value;
-  return {
-    ...env,
-    NODE_ENV: "production", // set by app-image/Dockerfile
-    DATABASE_URL: pg.primaryUrl,
-    DATABASE_REPLICA_URL: pg.replicaUrl,
-    REDIS_URL: redis.url,
-  };
-}
-
 const median = (values: readonly number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -254,12 +234,7 @@ async function main(): Promise<void> {
   pinThisProcess(cpuPlan);
   const stack = readStackConfig(cli.stack);
 
-  if (cli.build) {
-    log("building the API (npm --prefix app-image run build)");
-    execFileSync("npm", ["--prefix", join(REPO_ROOT, "app-image"), "run", "build"], {
-      stdio: ["ignore", 2, 2],
-    });
-  }
+  if (cli.build) buildApi(log);
 
   const logDir = mkdtempSync(join(tmpdir(), "bench-logs-"));
   trackTempDir(logDir);
@@ -269,7 +244,7 @@ async function main(): Promise<void> {
   let sampler: ActivitySampler | undefined;
   let api: ServerProcess | undefined;
   try {
-    const env = { ...apiEnv(stack, pg, redis), ...cli.envOverrides };
+    const env = { ...replicaEnv(stack, pg, redis), ...cli.envOverrides };
     api = await startServer({
       script: SERVER_SCRIPT,
       env,

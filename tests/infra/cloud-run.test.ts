@@ -5,6 +5,7 @@ import { resolveCloudRunServiceArgs, type CloudRunServiceSettings } from "../../
 import type { PlanDocument } from "../../plan/types";
 import { Inventory, planOf, SECRET, T, type PlannedResource } from "./inventory";
 import { stackConfig, STACKS } from "./stack-files";
+import { APP_SETTINGS } from "./app-settings";
 
 const COMPONENT = "gcp-async-api:gcp:CloudRunService";
 const K = {
@@ -203,15 +204,7 @@ describe("resolveCloudRunServiceArgs", () => {
   const base: CloudRunServiceSettings = {
     project: "acme",
     region: "europe-west1",
-    app: {
-      cpu: "1",
-      memory: "1Gi",
-      poolMax: 8,
-      maxInFlight: 1000,
-      cacheTtlSeconds: 60,
-      shutdownGraceMs: 8000,
-      logLevel: "info",
-    },
+    app: APP_SETTINGS,
   };
 
   it("defaults to Cloud Run's concurrency, one warm instance, a private service and deletion protection", () => {

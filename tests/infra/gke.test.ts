@@ -11,6 +11,7 @@ import { resolveGkeWorkloadArgs, type GkeWorkloadSettings } from "../../componen
 import type { PlanDocument } from "../../plan/types";
 import { Inventory, planOf, SECRET, T, type PlannedResource } from "./inventory";
 import { stackConfig, STACKS } from "./stack-files";
+import { APP_SETTINGS } from "./app-settings";
 
 const COMPONENT = { cluster: "gcp-async-api:gcp:GkeCluster", workload: "gcp-async-api:gcp:GkeWorkload" };
 const K = {
@@ -464,15 +465,7 @@ function pickExec(exec: Json): Json {
 describe("resolveGkeWorkloadArgs", () => {
   const base: GkeWorkloadSettings = {
     project: "acme",
-    app: {
-      cpu: "1",
-      memory: "1Gi",
-      poolMax: 8,
-      maxInFlight: 1000,
-      cacheTtlSeconds: 60,
-      shutdownGraceMs: 8000,
-      logLevel: "info",
-    },
+    app: APP_SETTINGS,
   };
 
   it("sizes the grace period and LB draining from preStop, drain and grace", () => {

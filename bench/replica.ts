@@ -1,0 +1,35 @@
+// One replica as a deployment runs it, for the bench and the profiler: the built API and the
+// environment components/api-environment gives a replica of the stack.
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { apiEnvironment } from "../components/api-environment";
+import type { StackConfig } from "../config";
+import type { PostgresPair } from "../tests/support/postgres";
+import type { RedisServer } from "../tests/support/redis";
+import { REPO_ROOT } from "./stack-file";
+
+export function buildApi(log: (line: string) => void): void {
+  log("building the API (npm --prefix app-image run build)");
+  execFileSync("npm", ["--prefix", join(REPO_ROOT, "app-image"), "run", "build"], {
+    stdio: ["ignore", 2, 2],
+  });
+}
+
+/** The stack's replica environment (PORT aside: the harness picks a free one) against local servers. */
+export function replicaEnv(stack: StackConfig, pg: PostgresPair, redis: RedisServer): Record<string, string> {
+  const { plain } = apiEnvironment({
+    platform: stack.platform,
+    project: stack.gcp.project,
+    app: stack.app,
+    secrets: { databaseUrl: "", databaseReplicaUrl: "", redisUrl: "", redisCaCert: "" },
+  });
+  return {
+    ...Object.fromEntries(
+      plain.filter(({ name }) => name !== "PORT").map(({ name, value }) => [name, value]),
+    ),
+    NODE_ENV: "production", // set by app-image/Dockerfile
+    DATABASE_URL: pg.primaryUrl,
+    DATABASE_REPLICA_URL: pg.replicaUrl,
+    REDIS_URL: redis.url,
+  };
+}
