@@ -393,6 +393,10 @@ describe("stack config: the program stops before registering anything", () => {
     );
     assert.ok(error instanceof PlanError, `expected a PlanError, got ${String(error)}`);
     assert.equal(error.exitCode, 2);
-    assert.match(error.message, /gcp-async-api:gke\.maxReplicas: must be >= 100 /);
+    const { maxInFlight } = parseStackConfig(rawStackConfig("prod")).app;
+    assert.match(
+      error.message,
+      new RegExp(`gcp-async-api:gke\\.maxReplicas: must be >= ${100_000 / maxInFlight} `),
+    );
   });
 });

@@ -37,6 +37,7 @@ import {
   TYPES,
 } from "../../policy/policies";
 import { stackPolicyConfig } from "../../policy/stack-policy-config";
+import { stackConfig } from "../infra/stack-files";
 
 const SCENARIOS = {
   dev: { stack: "dev" },
@@ -217,6 +218,9 @@ function assertReports(messages: readonly string[], expected: RegExp): void {
   );
   assert.match(messages[0], expected);
 }
+
+/** Types whose `labels` input is configuration, not resource labels (a channel's `email_address`). */
+const CONFIGURATION_NAMED_LABELS = new Set(["gcp:monitoring/notificationChannel:NotificationChannel"]);
 
 describe("policy pack on the offline plans", function () {
   // Four plans, each a child process running the program under mocks.
@@ -575,7 +579,9 @@ describe("policy pack on the offline plans", function () {
         );
         const argsBlock =
           new RegExp(`export interface ${className}Args \\{([\\s\\S]*?)\\n\\}`).exec(declarations)?.[1] ?? "";
-        const hasLabels = /^\s{4}(labels|resourceLabels)\?:/m.test(argsBlock) || type === TYPES.sqlInstance;
+        const hasLabels =
+          (/^\s{4}(labels|resourceLabels)\?:/m.test(argsBlock) && !CONFIGURATION_NAMED_LABELS.has(type)) ||
+          type === TYPES.sqlInstance;
         const takesProviderDefaults = /readonly pulumiLabels:/.test(declarations);
         assert.deepEqual(
           LABELLABLE_TYPES[type] ?? null,
@@ -594,10 +600,11 @@ describe("policy pack on the offline plans", function () {
       const small = plan.resources.map((resource) =>
         resource === hpa ? variant(hpa, { "spec.maxReplicas": 10 }) : resource,
       );
+      const { maxInFlight } = stackConfig("prod").app;
       assertReports(
         await capacityViolations(plan, small),
         new RegExp(
-          `Capacity 10000 < targetConcurrentRequests 50000 \\(GKE "${deployment.name}" 10 replicas x MAX_IN_FLIGHT 1000 = 10000\\)`,
+          `Capacity ${10 * maxInFlight} < targetConcurrentRequests 50000 \\(GKE "${deployment.name}" 10 replicas x MAX_IN_FLIGHT ${maxInFlight} = ${10 * maxInFlight}\\)`,
         ),
       );
     });
@@ -613,9 +620,13 @@ describe("policy pack on the offline plans", function () {
 
     it("reports a target above what the real stack can hold", async () => {
       const plan = await planOf("prod on cloudrun");
+      const { maxInstances, concurrency } = stackConfig("prod").cloudrun;
+      const capacity = maxInstances * concurrency;
       assertReports(
-        await capacityViolations(plan, plan.resources, { targetConcurrentRequests: 60_001 }),
-        /Capacity 60000 < targetConcurrentRequests 60001 \(Cloud Run "items-api" 100 instances x 600/,
+        await capacityViolations(plan, plan.resources, { targetConcurrentRequests: capacity + 1 }),
+        new RegExp(
+          `Capacity ${capacity} < targetConcurrentRequests ${capacity + 1} \\(Cloud Run "items-api" ${maxInstances} instances x ${concurrency}`,
+        ),
       );
     });
 
