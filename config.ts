@@ -4,8 +4,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 
-import { parseCpuCores, parseMemoryMiB } from "./components/api-environment";
-import { findOverlap, parseCidr } from "./components/cidr";
+import { parseCpuCores, parseMemoryMiB } from "./components/workload/api-environment";
+import { findOverlap, parseCidr } from "./lib/cidr";
 
 export const PROJECT_NAME = "gcp-async-api";
 

@@ -3,16 +3,16 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
-import { Cache } from "./components/cache";
-import { CloudRunService } from "./components/cloud-run";
-import { Database } from "./components/database";
-import { GkeCluster } from "./components/gke-cluster";
-import { GkeWorkload } from "./components/gke-workload";
-import { Image } from "./components/image";
-import { stackLabels } from "./components/labels";
-import { MetricsAdapter } from "./components/metrics-adapter";
-import { Network } from "./components/network";
-import { Observability, type ObservedWorkload } from "./components/observability";
+import { Cache } from "./components/data/cache";
+import { CloudRunService } from "./components/cloudrun/service";
+import { Database } from "./components/data/database";
+import { GkeCluster } from "./components/gke/cluster";
+import { GkeWorkload } from "./components/gke/workload";
+import { Image } from "./components/image/image";
+import { stackLabels } from "./lib/labels";
+import { MetricsAdapter } from "./components/gke/metrics-adapter";
+import { Network } from "./components/data/network";
+import { Observability, type ObservedWorkload } from "./components/observability/observability";
 import { loadStackConfig, PROJECT_NAME } from "./config";
 
 const cfg = loadStackConfig();

@@ -1,6 +1,6 @@
 // Cache hits and misses from the API's /metrics, to report how well a scenario kept to its intent
 // (get-hit all hits, get-miss all misses). The parsing is the test harness's.
-import { cacheCount, scrapeMetrics } from "../tests/support/metrics";
+import { cacheCount, scrapeMetrics } from "../local/metrics";
 
 export interface CacheCounters {
   readonly hits: number;

@@ -10,7 +10,7 @@
 // The larger count binds. With the latency measured under the benchmark's own load, R x L is the
 // benchmark's connection count, so the first bound is C / (connections x t): the in-flight level at
 // which the SLA was verified, scaled down by the CPU headroom.
-import { nodeOptionsFor, parseCpuCores, parseMemoryMiB } from "../components/api-environment";
+import { nodeOptionsFor, parseCpuCores, parseMemoryMiB } from "../components/workload/api-environment";
 import { CONNECTION_BUDGET_PERCENT, type StackConfig } from "../config";
 import type { BenchResults, ScenarioResult } from "./results";
 

@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { chooseBasis, formatPlan, planCapacity } from "./capacity-plan";
 import { benchResultsSchema } from "./results";
-import { readStackConfig } from "./stack-file";
+import { stackConfig as readStackConfig } from "../lib/stack-files";
 
 function main(): void {
   const { values } = parseArgs({

@@ -4,16 +4,16 @@
 // Where a replica's CPU goes: runs ONE bench scenario (default get-hit, GET /v1/items/{id}) against the
 // API started under `node --cpu-prof`, stops it with SIGTERM (node writes the profile as it exits),
 // and prints self time per function, split into app code, node_modules and node/V8 internals.
-// Reuses the bench's pieces: the PostgreSQL pair and Redis of tests/support, the stack's API settings,
+// Reuses the bench's pieces: the PostgreSQL pair and Redis of local/, the stack's API settings,
 // seeding, scenarios and the autocannon driver.
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { SERVER_SCRIPT } from "../tests/support/api";
-import { startPostgresPair } from "../tests/support/postgres";
-import { removeTempDir, trackTempDir } from "../tests/support/processes";
-import { startRedis } from "../tests/support/redis";
+import { SERVER_SCRIPT } from "../local/api";
+import { startPostgresPair } from "../local/postgres";
+import { removeTempDir, trackTempDir } from "../local/processes";
+import { startRedis } from "../local/redis";
 import { formatSummary, summarizeProfile, type CpuProfile } from "./cpu-profile";
 import { measureLoad, warmUp, type LoadSettings } from "./load";
 import { pinThisProcess, planCpus } from "./proc";
@@ -22,7 +22,7 @@ import { buildApi, replicaEnv } from "./replica";
 import { scenarioNamed, type ScenarioContext } from "./scenarios";
 import { readAll, seedItems } from "./seed";
 import { startServer, type ServerProcess } from "./server-process";
-import { REPO_ROOT, readStackConfig } from "./stack-file";
+import { REPO_ROOT, stackConfig as readStackConfig } from "../lib/stack-files";
 
 const DEFAULT_SCENARIO = "get-hit";
 const APP_DIST = join(REPO_ROOT, "app-image", "dist");
@@ -72,7 +72,7 @@ function parseCli(argv: string[]) {
 
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
-/** The plain variables a replica of `stack` gets (components/api-environment), PORT aside. */
+/** The plain variables a replica of `stack` gets (components/workload/api-environment), PORT aside. */
 function onlyProfileIn(dir: string): string {
   const files = readdirSync(dir).filter((name) => name.endsWith(".cpuprofile"));
   if (files.length !== 1) throw new Error(`expected one .cpuprofile in ${dir}, found ${files.length}`);

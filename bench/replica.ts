@@ -1,12 +1,12 @@
 // One replica as a deployment runs it, for the bench and the profiler: the built API and the
-// environment components/api-environment gives a replica of the stack.
+// environment components/workload/api-environment gives a replica of the stack.
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { apiEnvironment } from "../components/api-environment";
+import { apiEnvironment } from "../components/workload/api-environment";
 import type { StackConfig } from "../config";
-import type { PostgresPair } from "../tests/support/postgres";
-import type { RedisServer } from "../tests/support/redis";
-import { REPO_ROOT } from "./stack-file";
+import type { PostgresPair } from "../local/postgres";
+import type { RedisServer } from "../local/redis";
+import { REPO_ROOT } from "../lib/stack-files";
 
 export function buildApi(log: (line: string) => void): void {
   log("building the API (npm --prefix app-image run build)");

@@ -2,7 +2,7 @@
 //   [--connections N] [--duration S] [--warmup S] [--env NAME=value]...`
 //
 // Measures what ONE replica of the API sustains: builds the API, starts a PostgreSQL primary + streaming
-// replica and Redis (tests/support), starts the API with the stack's production settings on its own
+// replica and Redis (local/), starts the API with the stack's production settings on its own
 // CPU, seeds items through the API, drives each scenario with autocannon, then a bare node:http server
 // the same way as the baseline. Prints a table and writes bench/results.json for `npm run capacity`.
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -10,10 +10,10 @@ import { cpus, loadavg, release, tmpdir, totalmem, type as osType } from "node:o
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { SERVER_SCRIPT } from "../tests/support/api";
-import { startPostgresPair } from "../tests/support/postgres";
-import { trackTempDir } from "../tests/support/processes";
-import { startRedis } from "../tests/support/redis";
+import { SERVER_SCRIPT } from "../local/api";
+import { startPostgresPair } from "../local/postgres";
+import { trackTempDir } from "../local/processes";
+import { startRedis } from "../local/redis";
 import { hitRatio, readCacheCounters } from "./api-metrics";
 import { connectActivitySampler, type ActivitySampler } from "./db-activity";
 import { measureRuntimeImage } from "./image-size";
@@ -32,7 +32,7 @@ import {
 } from "./scenarios";
 import { seedItems, readAll } from "./seed";
 import { startServer, type ServerProcess } from "./server-process";
-import { REPO_ROOT, readStackConfig } from "./stack-file";
+import { REPO_ROOT, stackConfig as readStackConfig } from "../lib/stack-files";
 
 const BARE_SERVER_SCRIPT = join(__dirname, "bare-server.mjs");
 const DEFAULT_OUT = join(__dirname, "results.json");
@@ -111,7 +111,7 @@ function parseCli(argv: string[]): Cli {
 
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
-/** The environment a replica of `stack` gets (components/api-environment), pointed at the local servers. */
+/** The environment a replica of `stack` gets (components/workload/api-environment), pointed at the local servers. */
 const median = (values: readonly number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -214,7 +214,7 @@ function machineInfo(loadAverageAtStart: number[]): BenchResults["machine"] {
 
 function methodNotes(cpuPlan: CpuPlan, stackName: string): string[] {
   return [
-    `API environment: the ${stackName} stack's app settings through components/api-environment (pool size, MAX_IN_FLIGHT, cache TTL, LOG_LEVEL, NODE_OPTIONS); stdout to a file`,
+    `API environment: the ${stackName} stack's app settings through components/workload/api-environment (pool size, MAX_IN_FLIGHT, cache TTL, LOG_LEVEL, NODE_OPTIONS); stdout to a file`,
     cpuPlan.serverCpu === null
       ? "server not pinned: it shares the CPUs with the load generator, PostgreSQL and Redis"
       : "the API runs alone on one CPU (taskset), so rps is per vCPU; load generator, PostgreSQL and Redis share the other",

@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { performance } from "node:perf_hooks";
-import { ExitResult, freePort, stopChild, trackChild } from "../tests/support/processes";
+import { ExitResult, freePort, stopChild, trackChild } from "../local/processes";
 import { CpuPlan, pinnedCommand } from "./proc";
 
 export interface ServerProcess {

@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { EXIT_BAD_INPUT, EXIT_PROGRAM_FAILED, PLAN_ERROR_PREFIX, PlanError } from "./errors";
 import { createMocks } from "./mocks";
 import { recordRegistrations } from "./recorder";
-import { documentConfig, loadStackConfig, runtimeConfig, type StackConfig } from "./stack-config";
+import { documentConfig, readStackFiles, runtimeConfig, type StackFiles } from "./stack-files";
 import { SECRET_TEXT, type PlanDocument } from "./types";
 
 /** The program prints through console.log and Pulumi's log; stdout carries only the document. */
@@ -39,7 +39,7 @@ function fail(error: unknown): never {
 }
 
 function providerInputs(
-  config: StackConfig,
+  config: StackFiles,
   strings: Record<string, string>,
   pkg: string,
 ): Record<string, unknown> {
@@ -60,7 +60,7 @@ async function plan(
   overrides: Record<string, string>,
   timeoutMs: number,
 ): Promise<PlanDocument> {
-  const config = loadStackConfig(root, stack, overrides);
+  const config = readStackFiles(root, stack, overrides);
   const strings = runtimeConfig(config);
   const mocks = createMocks({
     project: strings["gcp:project"] ?? "project",

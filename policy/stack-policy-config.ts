@@ -5,20 +5,15 @@
 // the stack to exactly the number its file sets; the capacity itself is measured from the
 // resources the program registers.
 // Not loaded by the pack (index.ts): it reads the repository, which the pack does not need.
-import * as path from "node:path";
-
-import { parseStackConfig } from "../config";
-import { loadStackConfig, runtimeConfig } from "../plan/stack-config";
+import { REPO_ROOT, stackConfig } from "../lib/stack-files";
 import { CAPACITY_POLICY, type CapacityPolicyConfig } from "./policies";
-
-const REPOSITORY_ROOT = path.join(__dirname, "..");
 
 /** Pulumi.yaml defaults + Pulumi.<stack>.yaml, handed to config.ts exactly as the program gets them. */
 export function stackPolicyConfig(
   stack: string,
-  root = REPOSITORY_ROOT,
+  root = REPO_ROOT,
 ): Record<typeof CAPACITY_POLICY, CapacityPolicyConfig> {
-  const config = parseStackConfig(runtimeConfig(loadStackConfig(root, stack, {})));
+  const config = stackConfig(stack, root);
   return { [CAPACITY_POLICY]: { targetConcurrentRequests: config.targetConcurrentRequests } };
 }
 

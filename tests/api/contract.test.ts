@@ -2,9 +2,9 @@
 // real PostgreSQL primary + streaming replica and a password-protected Redis.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { ApiProcess, startApi } from "../support/api";
+import { ApiProcess, startApi } from "../../local/api";
 import { lockItemRow, waitForLockWaiters } from "../support/db";
-import { HttpResponse, parseJson, parseRawReply, rawExchange, rawRequest } from "../support/http";
+import { HttpResponse, parseJson, parseRawReply, rawExchange, rawRequest } from "../../local/http";
 import {
   Item,
   ItemsClient,
@@ -15,9 +15,9 @@ import {
   isJsonContentType,
   uniqueName,
 } from "../support/items";
-import { Metrics, cacheCount, scrapeMetrics, typeOf } from "../support/metrics";
+import { Metrics, cacheCount, scrapeMetrics, typeOf } from "../../local/metrics";
 import { useSharedEnvironment } from "../support/mocha";
-import { delay, waitFor } from "../support/processes";
+import { delay, waitFor } from "../../local/processes";
 
 const environment = useSharedEnvironment();
 

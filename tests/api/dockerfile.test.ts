@@ -4,11 +4,11 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { APP_DIR, ApiProcess, startApi } from "../support/api";
+import { APP_DIR, ApiProcess, startApi } from "../../local/api";
 import { ReplayedImage, replayDockerfile } from "../support/dockerfile";
 import { ItemsClient, uniqueName } from "../support/items";
 import { useSharedEnvironment } from "../support/mocha";
-import { removeTempDir, trackTempDir } from "../support/processes";
+import { removeTempDir, trackTempDir } from "../../local/processes";
 
 const environment = useSharedEnvironment();
 

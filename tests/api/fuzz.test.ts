@@ -2,8 +2,8 @@
 // bodies. API.md: "No input may produce a 5xx other than 503, nor crash or hang the process."
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ApiProcess, startApi } from "../support/api";
-import { RawRequest, rawExchange, rawRequest, statusOfRawReply } from "../support/http";
+import { ApiProcess, startApi } from "../../local/api";
+import { RawRequest, rawExchange, rawRequest, statusOfRawReply } from "../../local/http";
 import { ItemsClient, expectStatus, uniqueName } from "../support/items";
 import { useSharedEnvironment } from "../support/mocha";
 

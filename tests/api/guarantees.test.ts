@@ -3,7 +3,7 @@
 // starts on an empty database, and the log lines Cloud Logging reads.
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
-import { ApiProcess, runApiUntilExit, startApi } from "../support/api";
+import { ApiProcess, runApiUntilExit, startApi } from "../../local/api";
 import {
   connectTo,
   findItemsTable,
@@ -12,13 +12,13 @@ import {
   waitForLockWaiters,
   withDatabase,
 } from "../support/db";
-import { HttpResponse, rawRequest } from "../support/http";
+import { HttpResponse, rawRequest } from "../../local/http";
 import { Item, ItemsClient, assertProblem, expectStatus, uniqueName } from "../support/items";
-import { cacheCount, scrapeMetrics } from "../support/metrics";
+import { cacheCount, scrapeMetrics } from "../../local/metrics";
 import { useSharedEnvironment } from "../support/mocha";
-import { queryOnce } from "../support/postgres";
-import { freePort, waitFor } from "../support/processes";
-import { RedisServer, startRedis } from "../support/redis";
+import { queryOnce } from "../../local/postgres";
+import { freePort, waitFor } from "../../local/processes";
+import { RedisServer, startRedis } from "../../local/redis";
 import { SHARED_REDIS_PASSWORD } from "../support/shared-env";
 
 const environment = useSharedEnvironment();

@@ -6,9 +6,9 @@ import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ApiProcess, runApiUntilExit, startApi } from "../support/api";
+import { ApiProcess, runApiUntilExit, startApi } from "../../local/api";
 import { useSharedEnvironment } from "../support/mocha";
-import { freePort, waitFor } from "../support/processes";
+import { freePort, waitFor } from "../../local/processes";
 
 const environment = useSharedEnvironment();
 

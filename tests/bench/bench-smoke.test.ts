@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { benchResultsSchema } from "../../bench/results";
-import { exitOf, stopChild } from "../support/processes";
+import { exitOf, stopChild } from "../../local/processes";
 
 const REPO_ROOT = resolve(__dirname, "..", "..");
 
@@ -19,7 +19,7 @@ describe("npm run bench -- --quick --scenario get-hit", function () {
     dir = mkdtempSync(join(tmpdir(), "bench-smoke-"));
   });
   after(async () => {
-    // SIGTERM lets the bench stop the servers it started (tests/support/processes exit handler).
+    // SIGTERM lets the bench stop the servers it started (local/processes exit handler).
     if (bench !== undefined) await stopChild(bench, "SIGTERM", 10_000);
     rmSync(dir, { recursive: true, force: true });
   });

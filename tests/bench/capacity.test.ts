@@ -13,7 +13,7 @@ import {
   type ThroughputBasis,
 } from "../../bench/capacity-plan";
 import type { BenchResults, ScenarioResult } from "../../bench/results";
-import { readStackConfig } from "../../bench/stack-file";
+import { stackConfig as readStackConfig } from "../../lib/stack-files";
 import { parseStackConfig, type StackConfig } from "../../config";
 
 const REPO_ROOT = resolve(__dirname, "..", "..");

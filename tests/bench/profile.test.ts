@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { join, resolve } from "node:path";
 import { summarizeProfile, type CpuProfile } from "../../bench/cpu-profile";
-import { exitOf, stopChild } from "../support/processes";
+import { exitOf, stopChild } from "../../local/processes";
 
 const REPO_ROOT = resolve(__dirname, "..", "..");
 const APP_DIST = `${REPO_ROOT}/app-image/dist`;
@@ -56,7 +56,7 @@ describe("npm run profile -- --quick", function () {
   let profiler: ChildProcess | undefined;
 
   after(async () => {
-    // SIGTERM lets the profiler stop the servers it started (tests/support/processes exit handler).
+    // SIGTERM lets the profiler stop the servers it started (local/processes exit handler).
     if (profiler !== undefined) await stopChild(profiler, "SIGTERM", 10_000);
   });
 

@@ -8,7 +8,7 @@ import {
   shutdownTiming,
   CLOUD_RUN_SIGKILL_AFTER_MS,
   type AppSettings,
-} from "../../components/api-environment";
+} from "../../components/workload/api-environment";
 
 const app: AppSettings = {
   cpu: "1",

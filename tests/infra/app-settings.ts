@@ -1,4 +1,4 @@
-import type { AppSettings } from "../../components/api-environment";
+import type { AppSettings } from "../../components/workload/api-environment";
 
 /** A replica's app settings for the resolver tests of the GKE workload and the Cloud Run service. */
 export const APP_SETTINGS: AppSettings = {

@@ -1,10 +1,10 @@
 import * as assert from "node:assert/strict";
 
-import { CLOUD_RUN_SIGKILL_AFTER_MS, nodeOptionsFor } from "../../components/api-environment";
-import { resolveCloudRunServiceArgs, type CloudRunServiceSettings } from "../../components/cloud-run";
+import { CLOUD_RUN_SIGKILL_AFTER_MS, nodeOptionsFor } from "../../components/workload/api-environment";
+import { resolveCloudRunServiceArgs, type CloudRunServiceSettings } from "../../components/cloudrun/service";
 import type { PlanDocument } from "../../plan/types";
 import { Inventory, planOf, SECRET, T, type PlannedResource } from "./inventory";
-import { stackConfig, STACKS } from "./stack-files";
+import { stackConfig, STACKS } from "../../lib/stack-files";
 import { APP_SETTINGS } from "./app-settings";
 
 const COMPONENT = "gcp-async-api:gcp:CloudRunService";

@@ -7,7 +7,7 @@ import { parse } from "yaml";
 import { parseStackConfig, StackConfigError } from "../../config";
 import { PlanError } from "../../plan/errors";
 import { runPlan } from "../../plan/run";
-import { rawStackConfig, STACKS } from "./stack-files";
+import { rawStackConfig, STACKS } from "../../lib/stack-files";
 
 const MINIMAL = {
   "gcp:project": "acme-items-test",

@@ -4,14 +4,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 import { PROJECT_NAME } from "../../config";
-import { caBundle, redisUrl, resolveCacheArgs, type CacheTier } from "../../components/cache";
-import { postgresUrl, resolveDatabaseArgs } from "../../components/database";
-import { contentHash, listSourceFiles } from "../../components/image";
-import { REQUIRED_APIS, resolveNetworkArgs } from "../../components/network";
-import { resolveStoredSecretArgs } from "../../components/stored-secret";
+import { caBundle, redisUrl, resolveCacheArgs, type CacheTier } from "../../components/data/cache";
+import { postgresUrl, resolveDatabaseArgs } from "../../components/data/database";
+import { contentHash, listSourceFiles } from "../../components/image/image";
+import { REQUIRED_APIS, resolveNetworkArgs } from "../../components/data/network";
+import { resolveStoredSecretArgs } from "../../components/data/stored-secret";
 import type { PlanDocument } from "../../plan/types";
 import { dataTier, Inventory, planOf, SECRET, T } from "./inventory";
-import { stackConfig, STACKS } from "./stack-files";
+import { stackConfig, STACKS } from "../../lib/stack-files";
 
 const COMPONENT = {
   network: "gcp-async-api:gcp:Network",

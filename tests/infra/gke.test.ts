@@ -1,16 +1,16 @@
 import * as assert from "node:assert/strict";
 
-import { nodeOptionsFor } from "../../components/api-environment";
+import { nodeOptionsFor } from "../../components/workload/api-environment";
 import {
   gkeKubeconfig,
   NODE_SERVICE_ACCOUNT_ROLES,
   resolveGkeClusterArgs,
   type GkeClusterArgs,
-} from "../../components/gke-cluster";
-import { resolveGkeWorkloadArgs, type GkeWorkloadSettings } from "../../components/gke-workload";
+} from "../../components/gke/cluster";
+import { resolveGkeWorkloadArgs, type GkeWorkloadSettings } from "../../components/gke/workload";
 import type { PlanDocument } from "../../plan/types";
 import { Inventory, planOf, SECRET, T, type PlannedResource } from "./inventory";
-import { stackConfig, STACKS } from "./stack-files";
+import { stackConfig, STACKS } from "../../lib/stack-files";
 import { APP_SETTINGS } from "./app-settings";
 
 const COMPONENT = { cluster: "gcp-async-api:gcp:GkeCluster", workload: "gcp-async-api:gcp:GkeWorkload" };

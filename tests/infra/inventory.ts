@@ -6,7 +6,7 @@ import * as assert from "node:assert/strict";
 import { PROJECT_NAME } from "../../config";
 import { runPlan } from "../../plan/run";
 import { SECRET_TEXT, type PlanDocument, type PlanResource } from "../../plan/types";
-import { rawStackConfig, type StackName } from "./stack-files";
+import { rawStackConfig, type StackName } from "../../lib/stack-files";
 
 export type PlannedResource = PlanResource;
 

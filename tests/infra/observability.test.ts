@@ -1,10 +1,10 @@
 import * as assert from "node:assert/strict";
 
 import { parseStackConfig, StackConfigError } from "../../config";
-import { hpaMetricSpecs, RPS_METRIC_NAME } from "../../components/gke-workload";
-import { resolveObservabilityArgs, uptimeTarget } from "../../components/observability";
+import { hpaMetricSpecs, RPS_METRIC_NAME } from "../../components/gke/workload";
+import { resolveObservabilityArgs, uptimeTarget } from "../../components/observability/observability";
 import { Inventory, planOf, type PlannedResource } from "./inventory";
-import { rawStackConfig, stackConfig, STACKS } from "./stack-files";
+import { rawStackConfig, stackConfig, STACKS } from "../../lib/stack-files";
 
 const M = {
   dashboard: "gcp:monitoring/dashboard:Dashboard",

@@ -3,7 +3,7 @@ import * as assert from "node:assert/strict";
 import { createMocks } from "../../plan/mocks";
 import type { PlanDocument } from "../../plan/types";
 import { Inventory, planOf, SECRET, T } from "./inventory";
-import { stackConfig, STACKS } from "./stack-files";
+import { stackConfig, STACKS } from "../../lib/stack-files";
 
 /** Every string leaf of a value with its path, e.g. ["settings.ipConfiguration.sslMode", "ENCRYPTED_ONLY"]. */
 function stringLeaves(value: unknown, at = ""): [string, string][] {

@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 
 import type { PlanDocument } from "../../plan/types";
 import { dataTier, Inventory, planOf, type PlannedResource } from "./inventory";
-import { STACKS } from "./stack-files";
+import { STACKS } from "../../lib/stack-files";
 
 /** The data tier of a plan by URN. */
 function dataTierByUrn(doc: PlanDocument): Map<string, Omit<PlannedResource, "urn">> {

@@ -37,7 +37,7 @@ import {
   TYPES,
 } from "../../policy/policies";
 import { stackPolicyConfig } from "../../policy/stack-policy-config";
-import { stackConfig } from "../infra/stack-files";
+import { stackConfig } from "../../lib/stack-files";
 
 const SCENARIOS = {
   dev: { stack: "dev" },

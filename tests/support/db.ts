@@ -1,7 +1,7 @@
 // Direct PostgreSQL access for black-box tests. The schema is not part of the contract, so the table
 // holding items is found by looking for a known item id in every table with an `id` column.
 import { Client } from "pg";
-import { waitFor } from "./processes";
+import { waitFor } from "../../local/processes";
 
 export const withDatabase = (url: string, database: string): string => {
   const parsed = new URL(url);

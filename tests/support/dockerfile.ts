@@ -5,7 +5,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, posix } from "node:path";
-import { trackChild } from "./processes";
+import { trackChild } from "../../local/processes";
 
 export interface Instruction {
   readonly keyword: string;

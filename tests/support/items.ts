@@ -1,7 +1,7 @@
 // The item resource of API.md as the tests see it: a typed client and shape checks.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { HttpResponse, RequestOptions, parseJson, send } from "./http";
+import { HttpResponse, RequestOptions, parseJson, send } from "../../local/http";
 
 export interface Item {
   readonly id: string;

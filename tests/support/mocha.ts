@@ -1,5 +1,5 @@
 // Mocha glue for the shared environment; the rest of tests/support stays framework-free.
-import { stopLeftoverChildren } from "./processes";
+import { stopLeftoverChildren } from "../../local/processes";
 import { SharedEnvironment, sharedEnvironment, stopSharedEnvironment } from "./shared-env";
 
 let rootHookRegistered = false;

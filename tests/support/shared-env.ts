@@ -1,7 +1,7 @@
 // One PostgreSQL pair and one password-protected Redis for a whole test (or benchmark) run, started
 // on first use: initdb and a base backup take seconds, so test files share them.
-import { PostgresPair, startPostgresPair } from "./postgres";
-import { RedisServer, startRedis } from "./redis";
+import { PostgresPair, startPostgresPair } from "../../local/postgres";
+import { RedisServer, startRedis } from "../../local/redis";
 
 export interface SharedEnvironment {
   readonly postgres: PostgresPair;

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 import { PlanError } from "../../plan/errors";
-import { documentConfig, loadStackConfig, runtimeConfig, SECRET_PLACEHOLDER } from "../../plan/stack-config";
+import { documentConfig, readStackFiles, runtimeConfig, SECRET_PLACEHOLDER } from "../../plan/stack-files";
 
 const PROJECT_FILE = `name: shop
 runtime: nodejs
@@ -27,7 +27,7 @@ const STACK_FILE = `config:
     secure: v1:AAAA:BBBB
 `;
 
-describe("loadStackConfig", () => {
+describe("readStackFiles", () => {
   let root: string;
 
   beforeEach(() => {
@@ -39,7 +39,7 @@ describe("loadStackConfig", () => {
 
   function badInput(overrides: Record<string, string>, stack = "dev"): string {
     try {
-      loadStackConfig(root, stack, overrides);
+      readStackFiles(root, stack, overrides);
     } catch (error) {
       assert.ok(error instanceof PlanError);
       assert.equal(error.exitCode, 2);
@@ -49,7 +49,7 @@ describe("loadStackConfig", () => {
   }
 
   it("hands the program strings, structured values as JSON, Pulumi.yaml defaults included", () => {
-    const config = loadStackConfig(root, "dev", {});
+    const config = readStackFiles(root, "dev", {});
 
     assert.deepEqual(runtimeConfig(config), {
       "shop:replicas": "2",
@@ -64,7 +64,7 @@ describe("loadStackConfig", () => {
   });
 
   it("keeps a top-level override a string and types a dotted one like `pulumi config set --path`", () => {
-    const config = loadStackConfig(root, "dev", {
+    const config = readStackFiles(root, "dev", {
       replicas: "3",
       "shop:database.window.day": "7",
       "database.tier": "db-custom-2-7680",

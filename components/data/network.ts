@@ -1,7 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
-import { findOverlap, parseCidr } from "./cidr";
+import { findOverlap, parseCidr } from "../../lib/cidr";
 
 /** Every Google API the stack uses, on either platform: both are enabled so `platform` can switch. */
 export const REQUIRED_APIS = [

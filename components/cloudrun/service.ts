@@ -7,9 +7,9 @@ import {
   parseMemoryMiB,
   type AppSecrets,
   type AppSettings,
-} from "./api-environment";
-import { createApiServiceAccount } from "./api-service-account";
-import type { SecretRef } from "./stored-secret";
+} from "../workload/api-environment";
+import { createApiServiceAccount } from "../workload/api-service-account";
+import type { SecretRef } from "../data/stored-secret";
 
 /** Plain settings of the service; checked by `resolveCloudRunServiceArgs` before anything is created. */
 export interface CloudRunServiceSettings {

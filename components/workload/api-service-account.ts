@@ -2,7 +2,7 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
 import type { SecretEnvVar } from "./api-environment";
-import type { SecretRef } from "./stored-secret";
+import type { SecretRef } from "../data/stored-secret";
 
 /** Project roles of the API's identity on either platform: write its logs, metrics and traces. */
 export const API_PROJECT_ROLES = [

@@ -10,9 +10,9 @@ import {
   type ApiEnvironment,
   type AppSecrets,
   type AppSettings,
-} from "./api-environment";
-import { createApiServiceAccount } from "./api-service-account";
-import type { SecretRef } from "./stored-secret";
+} from "../workload/api-environment";
+import { createApiServiceAccount } from "../workload/api-service-account";
+import type { SecretRef } from "../data/stored-secret";
 
 /** Plain settings of the workload; checked by `resolveGkeWorkloadArgs` before anything is created. */
 export interface GkeWorkloadSettings {

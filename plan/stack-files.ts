@@ -12,7 +12,7 @@ import { SECRET_TEXT } from "./types";
 /** What a program sees instead of a value that only the stack's passphrase could decrypt. */
 export const SECRET_PLACEHOLDER = "offline-plan-secret-placeholder";
 
-export interface StackConfig {
+export interface StackFiles {
   project: string;
   /** The program: Pulumi.yaml's `main`, relative to the project root ("." = the root's package). */
   main: string;
@@ -103,7 +103,7 @@ const CONFIG_KEY = /^(?:[A-Za-z0-9_-]+:)?[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/;
  * stores it; a structured key then takes JSON text). A dotted key (`database.tier`) sets a field
  * inside a structured value, typed like `pulumi config set --path`.
  */
-function applyOverride(config: StackConfig, key: string, text: string): void {
+function applyOverride(config: StackFiles, key: string, text: string): void {
   if (!CONFIG_KEY.test(key))
     throw badInput(`--config ${key}: not a config key (expected [namespace:]name[.field...])`);
   const [head, ...fields] = fullKey(key, config.project).split(".");
@@ -125,11 +125,11 @@ function applyOverride(config: StackConfig, key: string, text: string): void {
 }
 
 /** Loads `<root>/Pulumi.yaml` and `<root>/Pulumi.<stack>.yaml` and applies the overrides. */
-export function loadStackConfig(
+export function readStackFiles(
   root: string,
   stack: string,
   overrides: Readonly<Record<string, string>>,
-): StackConfig {
+): StackFiles {
   const projectFile = readYamlMapping(path.join(root, "Pulumi.yaml"), "Pulumi.yaml");
   if (typeof projectFile.name !== "string")
     throw badInput(`${path.join(root, "Pulumi.yaml")}: has no project name`);
@@ -137,7 +137,7 @@ export function loadStackConfig(
   const stackFileName = `Pulumi.${stack}.yaml`;
   const stackFile = readYamlMapping(path.join(root, stackFileName), `stack file for stack "${stack}"`);
   const main = typeof projectFile.main === "string" ? projectFile.main : ".";
-  const config: StackConfig = { project, main, values: {}, secretKeys: [] };
+  const config: StackFiles = { project, main, values: {}, secretKeys: [] };
 
   const declared = declaredKeys(projectFile, project);
   for (const [key, declaration] of declared) {
@@ -166,7 +166,7 @@ export function loadStackConfig(
 }
 
 /** The config map a Pulumi program receives: strings, structured values as JSON. */
-export function runtimeConfig(config: StackConfig): Record<string, string> {
+export function runtimeConfig(config: StackFiles): Record<string, string> {
   const strings: Record<string, string> = {};
   for (const [key, value] of Object.entries(config.values)) {
     if (value === null || value === undefined) continue;
@@ -176,7 +176,7 @@ export function runtimeConfig(config: StackConfig): Record<string, string> {
 }
 
 /** The plan document's `config`: project keys without their namespace, secrets hidden. */
-export function documentConfig(config: StackConfig): Record<string, unknown> {
+export function documentConfig(config: StackFiles): Record<string, unknown> {
   const prefix = `${config.project}:`;
   return Object.fromEntries(
     Object.entries(config.values).map(([key, value]) => [

@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 const EXCLUDED_DIRECTORIES = new Set(["node_modules", "dist", ".git"]);
 const EXCLUDED_FILES = /\.tsbuildinfo$/;
 /** The Pulumi project root: build paths are relative to it (where Pulumi.yaml lives). */
-const PROJECT_ROOT = path.resolve(__dirname, "..");
+const PROJECT_ROOT = path.resolve(__dirname, "../..");
 
 const byPath = (a: SourceFile, b: SourceFile) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { ExitResult, exitOf, freePort, stopChild, trackChild, waitFor } from "./processes";
 
-export const REPO_ROOT = resolve(__dirname, "..", "..");
+export const REPO_ROOT = resolve(__dirname, "..");
 export const APP_DIR = join(REPO_ROOT, "app-image");
 export const SERVER_SCRIPT = join(APP_DIR, "dist", "server.js");
 

@@ -1,13 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
-import {
-  apiSignals,
-  dashboardJson,
-  DATA_TIER_METRICS,
-  MINUTE,
-  MS_PER_LATENCY_UNIT,
-} from "./monitoring-signals";
+import { apiSignals, dashboardJson, DATA_TIER_METRICS, MINUTE, MS_PER_LATENCY_UNIT } from "./signals";
 
 /** What the API runs on, and the name its metrics are scoped by (Cloud Run service, GKE namespace). */
 export type ObservedWorkload =
