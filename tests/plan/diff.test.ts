@@ -252,6 +252,7 @@ function programRepository(): string {
     "index.ts",
     "config.ts",
     "components",
+    "lib",
     "app-image",
     "package.json",
     "tsconfig.json",
