@@ -273,12 +273,17 @@ function connectionBudgetCheck(stack: CapacitySettings, replicas: number, replic
   };
 }
 
-interface NodeNeed {
+export interface NodeNeed {
+  readonly podsPerNode: number;
+  /** Nodes the replicas need in the whole cluster. */
+  readonly total: number;
+  readonly zones: number;
   readonly perZone: number;
   readonly steps: readonly PlanStep[];
 }
 
-function nodesFor(stack: CapacitySettings, replicas: number): NodeNeed {
+/** Nodes of `gke.machineType` that hold `replicas` pods of `app.cpu` / `app.memory`. */
+export function nodesFor(stack: CapacitySettings, replicas: number): NodeNeed {
   const machine = machineType(stack.gke.machineType);
   const podCpu = parseCpuCores(stack.app.cpu);
   const podMemoryGiB = parseMemoryMiB(stack.app.memory) / 1024;
@@ -295,6 +300,9 @@ function nodesFor(stack: CapacitySettings, replicas: number): NodeNeed {
   const zones = stack.gke.regional ? ZONES_PER_REGION : 1;
   const perZone = ceil(nodes / zones);
   return {
+    podsPerNode,
+    total: nodes,
+    zones,
     perZone,
     steps: [
       {
