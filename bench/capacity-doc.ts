@@ -16,6 +16,7 @@ import {
   NODE_ALLOCATABLE_CPU_SHARE,
   NODE_ALLOCATABLE_MEMORY_SHARE,
   planCapacity,
+  round,
   type CapacityPlan,
   type PlatformPlan,
 } from "./capacity-plan";
@@ -106,8 +107,6 @@ const table = (header: readonly string[], rows: readonly (readonly (string | num
   ...rows.map(row),
 ];
 const percent = (share: number): string => `${Math.round(share * 100)} %`;
-const round = (value: number, decimals: number): number =>
-  Math.round(value * 10 ** decimals) / 10 ** decimals;
 
 function basisSection(results: BenchResults, resultsLabel: string, plan: CapacityPlan): string[] {
   const { machine, settings } = results;

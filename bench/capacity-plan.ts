@@ -199,7 +199,8 @@ export function chooseBasis(results: Pick<BenchResults, "scenarios">): Throughpu
 /** Math.ceil that ignores floating-point dust (50000 / 0.04 is 1250000.0000000002). */
 const ceil = (value: number): number => Math.ceil(value - 1e-9);
 const floor = (value: number): number => Math.floor(value + 1e-9);
-const round = (value: number, decimals = 2): number => Math.round(value * 10 ** decimals) / 10 ** decimals;
+export const round = (value: number, decimals = 2): number =>
+  Math.round(value * 10 ** decimals) / 10 ** decimals;
 
 export function machineType(name: string): MachineType {
   const machine = MACHINE_TYPES[name];
