@@ -199,7 +199,8 @@ export function chooseBasis(results: Pick<BenchResults, "scenarios">): Throughpu
 /** Math.ceil that ignores floating-point dust (50000 / 0.04 is 1250000.0000000002). */
 const ceil = (value: number): number => Math.ceil(value - 1e-9);
 const floor = (value: number): number => Math.floor(value + 1e-9);
-const round = (value: number, decimals = 2): number => Math.round(value * 10 ** decimals) / 10 ** decimals;
+export const round = (value: number, decimals = 2): number =>
+  Math.round(value * 10 ** decimals) / 10 ** decimals;
 
 export function machineType(name: string): MachineType {
   const machine = MACHINE_TYPES[name];
@@ -273,12 +274,17 @@ function connectionBudgetCheck(stack: CapacitySettings, replicas: number, replic
   };
 }
 
-interface NodeNeed {
+export interface NodeNeed {
+  readonly podsPerNode: number;
+  /** Nodes the replicas need in the whole cluster. */
+  readonly total: number;
+  readonly zones: number;
   readonly perZone: number;
   readonly steps: readonly PlanStep[];
 }
 
-function nodesFor(stack: CapacitySettings, replicas: number): NodeNeed {
+/** Nodes of `gke.machineType` that hold `replicas` pods of `app.cpu` / `app.memory`. */
+export function nodesFor(stack: CapacitySettings, replicas: number): NodeNeed {
   const machine = machineType(stack.gke.machineType);
   const podCpu = parseCpuCores(stack.app.cpu);
   const podMemoryGiB = parseMemoryMiB(stack.app.memory) / 1024;
@@ -295,6 +301,9 @@ function nodesFor(stack: CapacitySettings, replicas: number): NodeNeed {
   const zones = stack.gke.regional ? ZONES_PER_REGION : 1;
   const perZone = ceil(nodes / zones);
   return {
+    podsPerNode,
+    total: nodes,
+    zones,
     perZone,
     steps: [
       {

@@ -1,41 +1,55 @@
-// `npm run capacity -- --stack NAME [--results PATH]`: the capacity plan for a stack from the measured
-// per-replica figures in bench/results.json. Prints COVERED / NOT COVERED per setting; always exits 0
-// once it could compute a plan (a gap is a finding, not an error).
-import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+// `npm run capacity -- --stack NAME [--results PATH]`: the capacity plan and monthly cost of a stack from
+// the measured per-replica figures in bench/results.json. Prints COVERED / NOT COVERED per setting;
+// always exits 0 once it could compute a plan (a gap is a finding, not an error).
+// `npm run capacity -- --markdown [--results PATH]`: writes docs/capacity.md for every stack.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { chooseBasis, formatPlan, planCapacity } from "./capacity-plan";
-import { benchResultsSchema } from "./results";
-import { stackConfig as readStackConfig } from "../lib/stack-files";
+import {
+  CAPACITY_DOC_PATH,
+  capacityDoc,
+  DEFAULT_RESULTS_PATH,
+  formatPriceRows,
+  pricesUsed,
+  readBenchResults,
+  stackCapacity,
+} from "./capacity-doc";
+import { formatCost } from "./capacity-cost";
+import { formatPlan } from "./capacity-plan";
+import { REPO_ROOT, stackConfig } from "../lib/stack-files";
 
-function main(): void {
+async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
     options: {
       stack: { type: "string" },
-      results: { type: "string", default: join(__dirname, "results.json") },
+      markdown: { type: "boolean", default: false },
+      results: { type: "string", default: DEFAULT_RESULTS_PATH },
     },
     strict: true,
   });
-  if (values.stack === undefined) throw new Error("--stack NAME is required (reads Pulumi.NAME.yaml)");
   const resultsPath = resolve(values.results);
-  const parsed = benchResultsSchema.safeParse(JSON.parse(readFileSync(resultsPath, "utf8")));
-  if (!parsed.success) {
-    const [issue] = parsed.error.issues;
-    throw new Error(`${resultsPath}: ${issue.path.join(".")}: ${issue.message} (re-run npm run bench)`);
+  if (values.markdown) {
+    if (values.stack !== undefined) throw new Error("--markdown covers every stack; drop --stack");
+    mkdirSync(dirname(CAPACITY_DOC_PATH), { recursive: true });
+    writeFileSync(CAPACITY_DOC_PATH, await capacityDoc(resultsPath));
+    process.stdout.write(`wrote ${relative(REPO_ROOT, CAPACITY_DOC_PATH)}\n`);
+    return;
   }
-  const results = parsed.data;
-  const stack = readStackConfig(values.stack);
-  const plan = planCapacity({ stack, basis: chooseBasis(results) });
+  if (values.stack === undefined) {
+    throw new Error("--stack NAME is required (reads Pulumi.NAME.yaml), or --markdown for every stack");
+  }
+  const results = readBenchResults(resultsPath);
+  const stack = stackConfig(values.stack);
+  const { plan, cost } = stackCapacity(values.stack, stack, results);
   const measuredOn = `${results.machine.cpus} CPUs, ${results.machine.cpuModel}, ${results.machine.date}`;
   process.stdout.write(
-    `stack ${values.stack}; measurements: ${resultsPath} (${measuredOn})\n${formatPlan(plan)}`,
+    `stack ${values.stack}; measurements: ${resultsPath} (${measuredOn})\n${formatPlan(plan)}\n` +
+      `${formatCost(cost)}${formatPriceRows(pricesUsed([stack]))}`,
   );
 }
 
-try {
-  main();
-} catch (error) {
+main().catch((error: unknown) => {
   process.stderr.write(`capacity: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 2;
-}
+});

@@ -2,7 +2,7 @@
 // and `npm run capacity` end to end on a fixture results file.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -12,8 +12,17 @@ import {
   type CapacityPlan,
   type ThroughputBasis,
 } from "../../bench/capacity-plan";
+import { monthlyCost, type CostLine } from "../../bench/capacity-cost";
+import {
+  CAPACITY_DOC_COMMAND,
+  CAPACITY_DOC_PATH,
+  capacityDoc,
+  renderCapacityDoc,
+  stackCapacity,
+} from "../../bench/capacity-doc";
+import type { PriceSource, PriceTable } from "../../bench/prices";
 import type { BenchResults, ScenarioResult } from "../../bench/results";
-import { stackConfig as readStackConfig } from "../../lib/stack-files";
+import { STACKS, stackConfig as readStackConfig } from "../../lib/stack-files";
 import { parseStackConfig, type StackConfig } from "../../config";
 
 const REPO_ROOT = resolve(__dirname, "..", "..");
@@ -258,6 +267,44 @@ describe("choosing the per-replica basis", () => {
   });
 });
 
+/** A bench run whose basis is "mixed" at 4000 rps and 50 ms mean latency (200,000 / 4000). */
+function fixtureResults(): BenchResults {
+  return {
+    machine: {
+      cpus: 2,
+      cpuModel: "fixture",
+      memoryGiB: 8,
+      node: "v20",
+      os: "Linux",
+      date: "2026-01-01T00:00:00Z",
+      loadAverageAtStart: [0.1, 0.2, 0.3],
+    },
+    settings: {
+      quick: false,
+      connections: 200,
+      durationSeconds: 30,
+      warmupSeconds: 5,
+      seedItems: 10000,
+      hitPoolItems: 1000,
+      serverCpu: 0,
+      loadCpu: 1,
+      apiEnv: {},
+      notes: [],
+    },
+    scenarios: [scenario("get-hit", 9000, "PASS"), scenario("mixed", 4000, "PASS")],
+    baseline: null,
+    startup: { readyMs: [400], medianReadyMs: 400 },
+    footprint: {
+      idleRssMiB: 80,
+      peakRssUnderLoadMiB: 150,
+      imageAppLayerMiB: 30,
+      imageBase: null,
+      imageNote: "",
+    },
+    totalSeconds: 300,
+  };
+}
+
 describe("npm run capacity -- --stack prod", function () {
   this.timeout(60_000);
   let dir: string;
@@ -268,42 +315,8 @@ describe("npm run capacity -- --stack prod", function () {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("prints the arithmetic, a COVERED / NOT COVERED verdict per setting and a value for each setting", async () => {
-    const fixture: BenchResults = {
-      machine: {
-        cpus: 2,
-        cpuModel: "fixture",
-        memoryGiB: 8,
-        node: "v20",
-        os: "Linux",
-        date: "2026-01-01T00:00:00Z",
-        loadAverageAtStart: [0.1, 0.2, 0.3],
-      },
-      settings: {
-        quick: false,
-        connections: 200,
-        durationSeconds: 30,
-        warmupSeconds: 5,
-        seedItems: 10000,
-        hitPoolItems: 1000,
-        serverCpu: 0,
-        loadCpu: 1,
-        apiEnv: {},
-        notes: [],
-      },
-      scenarios: [scenario("get-hit", 9000, "PASS"), scenario("mixed", 4000, "PASS")],
-      baseline: null,
-      startup: { readyMs: [400], medianReadyMs: 400 },
-      footprint: {
-        idleRssMiB: 80,
-        peakRssUnderLoadMiB: 150,
-        imageAppLayerMiB: 30,
-        imageBase: null,
-        imageNote: "",
-      },
-      totalSeconds: 300,
-    };
     const resultsPath = join(dir, "results.json");
-    writeFileSync(resultsPath, JSON.stringify(fixture));
+    writeFileSync(resultsPath, JSON.stringify(fixtureResults()));
     const { stdout } = await promisify(execFile)(
       "npm",
       ["run", "--silent", "capacity", "--", "--stack", "prod", "--results", resultsPath],
@@ -332,5 +345,141 @@ describe("npm run capacity -- --stack prod", function () {
     assert.match(stdout, /^ {2}(COVERED|NOT COVERED) +gke\.maxReplicas = \d+/m);
     assert.match(stdout, /^ {2}(COVERED|NOT COVERED) +cloudrun\.maxInstances = \d+/m);
     assert.match(stdout, /^ {2}(COVERED|NOT COVERED) +gke\.maxNodes \(per zone\) = \d+/m);
+    for (const option of [
+      "GKE Standard, on-demand nodes",
+      "Cloud Run, instance-based billing",
+      "Cloud Run, request-based billing",
+    ]) {
+      for (const load of ["target", "idle floor"]) {
+        assert.match(stdout, new RegExp(`^ {2}${option} at ${load}: .* = \\$[\\d,]+$`, "m"), stdout);
+      }
+    }
+    assert.match(stdout, /^ {2}GKE cluster management fee: \$[\d.]+ per cluster-hour \(https:\/\//m);
+  });
+});
+
+describe("monthly compute cost", () => {
+  const source: PriceSource = { url: "https://example.test/prices", asOf: "2026-01-01", evidence: "test" };
+  const price = (usd: number, unit: string) => ({ usd, unit, source });
+  // Round prices so that every expected figure below is a line of hand arithmetic.
+  const table: PriceTable = {
+    gkeClusterHour: price(0.1, "cluster-hour"),
+    gkeFreeTierMonthlyCredit: price(74.4, "billing account-month"),
+    regions: {
+      "europe-west1": {
+        machineHour: { usd: { "e2-standard-4": 0.5 }, source },
+        cloudRun: {
+          instanceBased: {
+            vcpuSecond: price(0.00001, "vCPU-second"),
+            gibSecond: price(0.000001, "GiB-second"),
+          },
+          requestBased: {
+            vcpuSecond: price(0.00002, "vCPU-second"),
+            gibSecond: price(0.000002, "GiB-second"),
+            perMillionRequests: price(0.5, "million requests"),
+            idleVcpuSecond: price(0.000001, "idle vCPU-second"),
+            idleGibSecond: price(0.000001, "idle GiB-second"),
+          },
+        },
+      },
+    },
+  };
+  // 5000 rps at 40 ms on one vCPU: 50,000 in flight -> 1,250,000 rps -> 417 replicas / instances (see above).
+  const settings = stack({
+    platform: "gke",
+    targetConcurrentRequests: 50000,
+    app: { cpu: "1", memory: "2Gi", poolMax: 2, maxInFlight: 1000 },
+    gke: {
+      regional: true,
+      machineType: "e2-standard-4",
+      minNodes: 1,
+      minReplicas: 12,
+      maxReplicas: 500,
+      maxNodes: 200,
+    },
+    cloudrun: { minInstances: 4, maxInstances: 500, concurrency: 500 },
+    database: { maxConnections: 2000 },
+  });
+  const plan = planCapacity({ basis: basis({}), stack: settings });
+  const cost = monthlyCost(plan, settings, table);
+  const usdOf = (option: string, load: CostLine["load"]): number => {
+    const line = cost.lines.find(
+      (candidate) => candidate.option.startsWith(option) && candidate.load === load,
+    );
+    assert.ok(line, `no ${option} line at ${load}: ${JSON.stringify(cost.lines)}`);
+    return line.usdPerMonth;
+  };
+  const near = (actual: number, expected: number) =>
+    assert.ok(Math.abs(actual - expected) < 1e-6 * Math.max(1, expected), `${actual} != ${expected}`);
+
+  it("prices GKE at the target: 417 replicas / min(3 by CPU, 6 by memory) pods = 139 nodes x $0.5 x 730 h + $73 fee", () => {
+    assert.equal(plan.gke.requiredReplicas, 417);
+    near(usdOf("GKE", "target"), 139 * 0.5 * 730 + 0.1 * 730); // 50,735 + 73 = 50,808
+  });
+
+  it("prices the GKE floor at max(gke.minNodes 1 x 3 zones, ceil(12 minReplicas / 3)) = 4 nodes", () => {
+    near(usdOf("GKE", "idle floor"), 4 * 0.5 * 730 + 73); // 1,460 + 73 = 1,533
+  });
+
+  it("prices Cloud Run instance-based billing per instance-second: 417 x (1 vCPU x 0.00001 + 2 GiB x 0.000001) x 2,628,000 s", () => {
+    near(usdOf("Cloud Run, instance-based", "target"), 417 * 0.000012 * 2_628_000); // 13,150.512
+    near(usdOf("Cloud Run, instance-based", "idle floor"), 4 * 0.000012 * 2_628_000); // 126.144
+  });
+
+  it("adds the request fee to request-based billing at the target and bills idle minimum instances at the idle rate", () => {
+    // 417 x (0.00002 + 2 x 0.000002) x 2,628,000 = 26,301.024; 1,250,000 rps x 2,628,000 s / 1e6 x $0.5 = 1,642,500
+    near(usdOf("Cloud Run, request-based", "target"), 26_301.024 + 1_642_500);
+    near(usdOf("Cloud Run, request-based", "idle floor"), 4 * (0.000001 + 2 * 0.000001) * 2_628_000); // 31.536
+    assert.deepEqual(cost.gaps, []);
+  });
+
+  it("names what the table lacks instead of guessing a price", () => {
+    const elsewhere = stack({ platform: "gke" });
+    const noRegion = monthlyCost(
+      plan,
+      { ...elsewhere, gcp: { ...elsewhere.gcp, region: "asia-south2" } },
+      table,
+    );
+    assert.deepEqual(noRegion.lines, []);
+    assert.match(noRegion.gaps.join("\n"), /no list prices for region asia-south2/);
+
+    const n2 = stack({ platform: "gke", gke: { machineType: "n2-standard-8" } });
+    const noMachine = monthlyCost(planCapacity({ basis: basis({}), stack: n2 }), n2, table);
+    assert.match(noMachine.gaps.join("\n"), /no list price for n2-standard-8 in europe-west1/);
+    assert.ok(
+      noMachine.lines.length > 0 && noMachine.lines.every((line) => line.option.startsWith("Cloud Run")),
+    );
+  });
+
+  it("notes the GKE free tier only for a zonal cluster", () => {
+    assert.deepEqual(cost.notes, []);
+    const zonal = stack({ platform: "gke", gke: { regional: false } });
+    const zonalCost = monthlyCost(planCapacity({ basis: basis({}), stack: zonal }), zonal, table);
+    assert.match(zonalCost.notes.join("\n"), /zonal cluster's fee \(\$73 a month\) .* \$74\.4/);
+  });
+});
+
+describe("docs/capacity.md", function () {
+  this.timeout(60_000);
+
+  it(`is what \`${CAPACITY_DOC_COMMAND}\` renders from bench/results.json, the stacks and bench/prices.ts now`, async () => {
+    const committed = readFileSync(CAPACITY_DOC_PATH, "utf8");
+    const fresh = await capacityDoc();
+    assert.ok(committed === fresh, `docs/capacity.md is stale: run ${CAPACITY_DOC_COMMAND} and commit it`);
+  });
+
+  it("takes every figure from its inputs: other measurements give another plan", async () => {
+    const results = fixtureResults();
+    const doc = await renderCapacityDoc({
+      results,
+      resultsLabel: "fixture.json",
+      stacks: STACKS.map((name) => stackCapacity(name, readStackConfig(name), results)),
+    });
+    const prod = readStackConfig("prod");
+    // mixed: 4000 rps at 50 ms mean -> target / 0.05 s requests per second.
+    assert.ok(doc.includes(`${prod.targetConcurrentRequests / 0.05} requests/s`), doc);
+    assert.match(doc, /\*\*mixed\*\* \(basis\)/);
+    assert.match(doc, /^<!-- Generated by `npm run capacity -- --markdown`/);
+    assert.ok(!doc.includes("/work/") && !doc.includes(REPO_ROOT), "no absolute path of this machine");
   });
 });
