@@ -225,6 +225,7 @@ describe("Cloud Run settings (config.ts owns their defaults and rules)", () => {
     const { cloudrun, app, targetConcurrentRequests } = parseStackConfig({
       ...rawStackConfig("dev"),
       "gcp-async-api:cloudrun": undefined,
+      "gcp-async-api:database": undefined,
       "gcp-async-api:targetConcurrentRequests": undefined,
     });
     assert.deepEqual(cloudrun, {
