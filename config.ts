@@ -136,24 +136,59 @@ const appSchema = structured({
 
 const gkeSchema = structured({
   regional: boolean().default(true),
+  /** Zone of a zonal cluster, in gcp:region; default `<region>-b` (set in stackConfigSchema). */
+  zone: matching(/^[a-z]+-[a-z]+\d+-[a-z]$/, 'must be a GCP zone such as "europe-west1-b"').optional(),
   machineType: matching(
     /^[a-z0-9]+-[a-z0-9-]+$/,
     'must be a Compute Engine machine type such as "e2-standard-4"',
   ).default("e2-standard-4"),
+  diskSizeGb: integer(10).default(50),
   minNodes: integer(0).default(1),
   maxNodes: integer(1).default(10),
   minReplicas: integer(1).default(3),
   maxReplicas: integer(1).default(60),
+  /** Pods a rollout adds above the replica count; the node pool must hold maxReplicas + this. */
+  rolloutMaxSurge: integer(1, 100).default(5),
   cpuTargetPercent: integer(10, 95).default(60),
   releaseChannel: oneOf(["RAPID", "REGULAR", "STABLE"]).default("REGULAR"),
   hpaMetric: oneOf(["cpu", "rps"]).default("cpu"),
   targetRpsPerPod: integer(1).default(200),
+  /** Start of the daily 4-hour maintenance window. */
+  maintenanceStartTime: matching(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be "HH:MM" (UTC)').default("02:00"),
+  /**
+   * CIDRs allowed to reach the public control-plane endpoint; none leaves it reachable from anywhere
+   * but still gated by Google IAM + RBAC (CI runners have no fixed IPs).
+   */
+  masterAuthorizedNetworks: z
+    .array(
+      z.strictObject(
+        {
+          cidrBlock: cidr(),
+          displayName: matching(/^\S.{0,79}$/, "must be a name of 1 to 80 characters"),
+        },
+        rule("must be a list of { cidrBlock, displayName }"),
+      ),
+      rule("must be a list of { cidrBlock, displayName }"),
+    )
+    .default([]),
+  /** Namespace of the API (a fixed name: the Workload Identity member names it). */
+  namespace: matching(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label such as "api"').default(
+    "api",
+  ),
+  /** Seconds a terminating pod keeps serving while the load balancer stops sending to it. */
+  preStopSleepSeconds: integer(1, 60).default(15),
+  /** Domain for a Google-managed certificate and HTTPS; none serves HTTP on the static IP. */
+  domain: matching(
+    /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+    'must be a lower-case DNS name such as "api.example.com"',
+  ).optional(),
 });
 
 const cloudrunSchema = structured({
   minInstances: integer(0).default(1),
   maxInstances: integer(1, 1000).default(100),
   concurrency: integer(1, 1000).default(500),
+  /** Anyone may invoke the service (the invoker IAM check is off); otherwise IAM-authorised callers only. */
   publicInvoker: boolean().default(false),
   startupCpuBoost: boolean().default(true),
 });
@@ -181,6 +216,11 @@ const observabilitySchema = structured({
   replicaLagSeconds: integer(1).default(30),
   connectionsRatio: fraction().default(0.8),
   redisMemoryRatio: fraction().default(0.8),
+  /**
+   * The API has run on GKE and Managed Prometheus holds its metrics. The SLO API refuses a filter on
+   * a metric type it has no sample of yet, so the GKE SLOs are created only once this is true.
+   */
+  appMetricsExported: boolean().default(false),
 });
 
 const stackConfigSchema = z
@@ -207,6 +247,9 @@ const stackConfigSchema = z
       const { app, gke, cloudrun, database } = cfg;
 
       if (gke.minNodes > gke.maxNodes) fail(["gke", "minNodes"], `must be <= gke.maxNodes (${gke.maxNodes})`);
+      if (gke.zone !== undefined && !gke.zone.startsWith(`${cfg.gcp.region}-`)) {
+        fail(["gke", "zone"], `must be a zone of gcp:region (${cfg.gcp.region})`);
+      }
       if (gke.minReplicas > gke.maxReplicas) {
         fail(["gke", "minReplicas"], `must be <= gke.maxReplicas (${gke.maxReplicas})`);
       }
@@ -275,7 +318,9 @@ const stackConfigSchema = z
       }
     },
     { when: (payload) => payload.issues.length === 0 },
-  );
+  )
+  // The one default that depends on another key: a zonal cluster's zone is in the stack's region.
+  .transform((cfg) => ({ ...cfg, gke: { ...cfg.gke, zone: cfg.gke.zone ?? `${cfg.gcp.region}-b` } }));
 
 export type StackConfig = z.output<typeof stackConfigSchema>;
 export type Platform = StackConfig["platform"];

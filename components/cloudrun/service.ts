@@ -1,99 +1,44 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
-import {
-  apiEnvironment,
-  parseCpuCores,
-  parseMemoryMiB,
-  type AppSecrets,
-  type AppSettings,
-} from "../workload/api-environment";
+import { apiEnvironment, type AppSecrets, type AppSettings } from "../workload/api-environment";
 import { createApiServiceAccount } from "../workload/api-service-account";
 import type { SecretRef } from "../data/stored-secret";
+import type { StackConfig } from "../../config";
 
-/** Plain settings of the service; checked by `resolveCloudRunServiceArgs` before anything is created. */
-export interface CloudRunServiceSettings {
-  /** GCP project id (required). */
+/** The stack's `cloudrun` settings, validated and defaulted by config.ts. */
+export type CloudRunSettings = StackConfig["cloudrun"];
+
+export interface CloudRunServiceArgs {
+  /** GCP project id. */
   readonly project: string;
-  /** Region of the service, e.g. "europe-west1" (required). */
+  /** Region of the service, e.g. "europe-west1". */
   readonly region: string;
-  /** App settings from the stack's `app` key (required). */
+  /** The stack's `app` settings (resources and the API's environment). */
   readonly app: AppSettings;
-  /** Instances kept warm; default 1. */
-  readonly minInstances?: number;
-  /** Upper bound of instances; default 100. */
-  readonly maxInstances?: number;
-  /** Requests one instance serves at once (1-1000); default 80 (Cloud Run's own default). */
-  readonly concurrency?: number;
-  /** Grant `roles/run.invoker` to allUsers (a public API); default false. */
-  readonly publicInvoker?: boolean;
-  /** Extra CPU while an instance starts; default true. */
-  readonly startupCpuBoost?: boolean;
-  /** Block deletion of the service; default true (turn off for dev stacks so `destroy` completes). */
-  readonly deletionProtection?: boolean;
-}
-
-export interface CloudRunServiceArgs extends CloudRunServiceSettings {
-  /** Image reference, ideally by digest (required). */
-  readonly imageRef: pulumi.Input<string>;
-  /** The app's secrets (required). */
-  readonly secrets: AppSecrets<SecretRef>;
-  /** VPC network for Direct VPC egress to Cloud SQL and Memorystore private IPs (required). */
-  readonly network: pulumi.Input<string>;
-  /** Subnetwork the instances take their egress IPs from (required). */
-  readonly subnetwork: pulumi.Input<string>;
-  /** Enabled APIs the service and its service account wait for (run, iam); default none. */
-  readonly apis?: readonly pulumi.Resource[];
-}
-
-export interface ResolvedCloudRunServiceSettings {
-  readonly minInstances: number;
-  readonly maxInstances: number;
-  readonly concurrency: number;
-  readonly publicInvoker: boolean;
-  readonly startupCpuBoost: boolean;
+  /** Scaling, concurrency, access and startup boost. */
+  readonly settings: CloudRunSettings;
+  /** Block deletion of the service (off in dev so `destroy` completes). */
   readonly deletionProtection: boolean;
+  /** Image reference, by digest. */
+  readonly imageRef: pulumi.Input<string>;
+  /** The app's secrets. */
+  readonly secrets: AppSecrets<SecretRef>;
+  /** VPC network for Direct VPC egress to Cloud SQL and Memorystore private IPs. */
+  readonly network: pulumi.Input<string>;
+  /** Subnetwork the instances take their egress IPs from. */
+  readonly subnetwork: pulumi.Input<string>;
+  /** Enabled APIs the service and its service account wait for (run, iam). */
+  readonly apis: readonly pulumi.Resource[];
 }
 
-/** Smallest memory the second-generation execution environment accepts. */
-const GEN2_MIN_MEMORY_MIB = 512;
-
-export function resolveCloudRunServiceArgs(
-  settings: CloudRunServiceSettings,
-): ResolvedCloudRunServiceSettings {
-  const minInstances = settings.minInstances ?? 1;
-  const maxInstances = settings.maxInstances ?? 100;
-  const concurrency = settings.concurrency ?? 80;
-  if (!Number.isInteger(minInstances) || minInstances < 0) {
-    throw new Error(`\`minInstances\` must be an integer >= 0, got ${minInstances}`);
-  }
-  if (!Number.isInteger(maxInstances) || maxInstances < Math.max(1, minInstances)) {
-    throw new Error(
-      `\`maxInstances\` must be an integer >= 1 and >= \`minInstances\` (${minInstances}), got ${maxInstances}`,
-    );
-  }
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
-    throw new Error(`\`concurrency\` must be an integer between 1 and 1000, got ${concurrency}`);
-  }
-  if (parseCpuCores(settings.app.cpu) < 1 && concurrency > 1) {
-    throw new Error(
-      `\`concurrency\` must be 1 when \`app.cpu\` is below 1 (Cloud Run rule), got ${concurrency}`,
-    );
-  }
-  if (parseMemoryMiB(settings.app.memory) < GEN2_MIN_MEMORY_MIB) {
-    throw new Error(
-      `\`app.memory\` must be at least ${GEN2_MIN_MEMORY_MIB}Mi on Cloud Run gen2, got "${settings.app.memory}"`,
-    );
-  }
-  return {
-    minInstances,
-    maxInstances,
-    concurrency,
-    publicInvoker: settings.publicInvoker ?? false,
-    startupCpuBoost: settings.startupCpuBoost ?? true,
-    deletionProtection: settings.deletionProtection ?? true,
-  };
-}
+/**
+ * Longest startup Cloud Run allows a startup probe (failureThreshold x periodSeconds <= 240 s). Direct
+ * VPC egress can take a minute or more to connect when an instance starts, and /readyz fails until
+ * the database answers, so the probe uses all of it.
+ */
+const STARTUP_WINDOW_SECONDS = 240;
+const STARTUP_PROBE_PERIOD_SECONDS = 2;
 
 /** The API on Cloud Run (v2, gen2) with its own identity, Secret Manager env and Direct VPC egress. */
 export class CloudRunService extends pulumi.ComponentResource {
@@ -104,14 +49,14 @@ export class CloudRunService extends pulumi.ComponentResource {
 
   constructor(name: string, args: CloudRunServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gcp-async-api:gcp:CloudRunService", name, {}, opts);
-    const resolved = resolveCloudRunServiceArgs(args);
+    const { settings } = args;
     const env = apiEnvironment({
       platform: "cloudrun",
       project: args.project,
       app: args.app,
       secrets: args.secrets,
     });
-    const apis = [...(args.apis ?? [])];
+    const apis = [...args.apis];
     const identity = createApiServiceAccount(
       name,
       { project: args.project, secretEnv: env.secret, apis },
@@ -124,12 +69,15 @@ export class CloudRunService extends pulumi.ComponentResource {
         project: args.project,
         location: args.region,
         ingress: "INGRESS_TRAFFIC_ALL",
-        deletionProtection: resolved.deletionProtection,
+        // A public service skips the invoker check instead of granting run.invoker to allUsers, which
+        // the domain-restricted-sharing policy of organisations created since 2024 refuses.
+        invokerIamDisabled: settings.publicInvoker,
+        deletionProtection: args.deletionProtection,
         template: {
           serviceAccount: identity.account.email,
           executionEnvironment: "EXECUTION_ENVIRONMENT_GEN2",
-          maxInstanceRequestConcurrency: resolved.concurrency,
-          scaling: { minInstanceCount: resolved.minInstances, maxInstanceCount: resolved.maxInstances },
+          maxInstanceRequestConcurrency: settings.concurrency,
+          scaling: { minInstanceCount: settings.minInstances, maxInstanceCount: settings.maxInstances },
           // Direct VPC egress: private ranges (Cloud SQL, Memorystore) through the VPC, the rest direct.
           vpcAccess: {
             networkInterfaces: [{ network: args.network, subnetwork: args.subnetwork }],
@@ -148,14 +96,14 @@ export class CloudRunService extends pulumi.ComponentResource {
               ],
               resources: {
                 limits: { cpu: args.app.cpu, memory: args.app.memory },
-                startupCpuBoost: resolved.startupCpuBoost,
+                startupCpuBoost: settings.startupCpuBoost,
               },
               // Traffic only once the primary answers; restart only when the process itself hangs.
               startupProbe: {
                 httpGet: { path: "/readyz", port: env.containerPort },
-                periodSeconds: 2,
+                periodSeconds: STARTUP_PROBE_PERIOD_SECONDS,
                 timeoutSeconds: 2,
-                failureThreshold: 30,
+                failureThreshold: STARTUP_WINDOW_SECONDS / STARTUP_PROBE_PERIOD_SECONDS,
               },
               livenessProbe: {
                 httpGet: { path: "/healthz", port: env.containerPort },
@@ -175,20 +123,6 @@ export class CloudRunService extends pulumi.ComponentResource {
         ignoreChanges: ["client", "clientVersion", "annotations"],
       },
     );
-
-    if (resolved.publicInvoker) {
-      new gcp.cloudrunv2.ServiceIamMember(
-        `${name}-public-invoker`,
-        {
-          project: args.project,
-          location: service.location,
-          name: service.name,
-          role: "roles/run.invoker",
-          member: "allUsers",
-        },
-        { parent: this },
-      );
-    }
 
     this.url = service.uri;
     this.serviceName = service.name;

@@ -2,70 +2,31 @@ import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-export type ReleaseChannel = "RAPID" | "REGULAR" | "STABLE";
+import type { StackConfig } from "../../config";
 
-export interface MasterAuthorizedNetwork {
-  readonly cidrBlock: string;
-  readonly displayName: string;
-}
+/** The stack's `gke` settings, validated and defaulted by config.ts. */
+export type GkeSettings = StackConfig["gke"];
 
 export interface GkeClusterArgs {
-  /** GCP project id (required). */
+  /** GCP project id. */
   readonly project: string;
-  /** Region, e.g. "europe-west1" (required). */
+  /** Region of a regional cluster. */
   readonly region: string;
-  /** Regional control plane and nodes in every zone of the region; default true. */
-  readonly regional?: boolean;
-  /** Zone of a zonal cluster; default `${region}-b`. Ignored when `regional`. */
-  readonly zone?: string;
-  /** VPC network id or self link (required). */
-  readonly network: pulumi.Input<string>;
-  /** Subnetwork id or self link holding the nodes (required). */
-  readonly subnetwork: pulumi.Input<string>;
-  /** Name of the subnet's secondary range for pods (required). */
-  readonly podsRangeName: pulumi.Input<string>;
-  /** Name of the subnet's secondary range for services (required). */
-  readonly servicesRangeName: pulumi.Input<string>;
-  /** Node machine type; default "e2-standard-4". */
-  readonly machineType?: string;
-  /** Node boot disk size in GB; default 50. */
-  readonly diskSizeGb?: number;
-  /** Autoscaler minimum nodes per zone; default 1. */
-  readonly minNodesPerZone?: number;
-  /** Autoscaler maximum nodes per zone; default 10. */
-  readonly maxNodesPerZone?: number;
-  /** GKE release channel; default "REGULAR". */
-  readonly releaseChannel?: ReleaseChannel;
-  /** Block deletion of the cluster; default true (turn off for dev stacks so `destroy` completes). */
-  readonly deletionProtection?: boolean;
-  /**
-   * CIDRs allowed to reach the public control-plane endpoint; default none, which leaves the
-   * endpoint reachable from anywhere but still gated by Google IAM + RBAC (CI runners have no fixed IPs).
-   */
-  readonly masterAuthorizedNetworks?: readonly MasterAuthorizedNetwork[];
-  /** Start of the daily 4-hour maintenance window, "HH:MM" UTC; default "02:00". */
-  readonly maintenanceStartTime?: string;
-  /** Enabled APIs the cluster and its service account wait for (container, iam); default none. */
-  readonly apis?: readonly pulumi.Resource[];
-}
-
-export interface ResolvedGkeClusterArgs {
-  readonly project: string;
-  readonly region: string;
-  readonly location: string;
-  readonly regional: boolean;
-  readonly machineType: string;
-  readonly diskSizeGb: number;
-  readonly minNodesPerZone: number;
-  readonly maxNodesPerZone: number;
-  readonly releaseChannel: ReleaseChannel;
+  /** Cluster and node pool settings (regional, zone, machine type, node bounds, channel...). */
+  readonly settings: GkeSettings;
+  /** Block deletion of the cluster (off in dev so `destroy` completes). */
   readonly deletionProtection: boolean;
-  readonly masterAuthorizedNetworks: readonly MasterAuthorizedNetwork[];
-  readonly maintenanceStartTime: string;
+  /** VPC network id or self link. */
+  readonly network: pulumi.Input<string>;
+  /** Subnetwork id or self link holding the nodes. */
+  readonly subnetwork: pulumi.Input<string>;
+  /** Name of the subnet's secondary range for pods. */
+  readonly podsRangeName: pulumi.Input<string>;
+  /** Name of the subnet's secondary range for services. */
+  readonly servicesRangeName: pulumi.Input<string>;
+  /** Enabled APIs the cluster and its service account wait for (container, iam). */
+  readonly apis: readonly pulumi.Resource[];
 }
-
-const RELEASE_CHANNELS: readonly ReleaseChannel[] = ["RAPID", "REGULAR", "STABLE"];
-const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/;
 
 /** The only roles GKE nodes need: write logs/metrics as a node, and pull the app's image. */
 export const NODE_SERVICE_ACCOUNT_ROLES = [
@@ -73,58 +34,9 @@ export const NODE_SERVICE_ACCOUNT_ROLES = [
   "roles/artifactregistry.reader",
 ] as const;
 
-export function resolveGkeClusterArgs(args: GkeClusterArgs): ResolvedGkeClusterArgs {
-  if (!/^[a-z]+-[a-z]+\d+$/.test(args.region)) {
-    throw new Error(`\`region\` must be a GCP region such as "europe-west1", got "${args.region}"`);
-  }
-  const regional = args.regional ?? true;
-  const zone = args.zone ?? `${args.region}-b`;
-  if (!regional && !new RegExp(`^${args.region}-[a-z]$`).test(zone)) {
-    throw new Error(`\`zone\` must be a zone of region ${args.region}, got "${zone}"`);
-  }
-  const minNodesPerZone = args.minNodesPerZone ?? 1;
-  const maxNodesPerZone = args.maxNodesPerZone ?? 10;
-  if (!Number.isInteger(minNodesPerZone) || minNodesPerZone < 0) {
-    throw new Error(`\`minNodesPerZone\` must be an integer >= 0, got ${minNodesPerZone}`);
-  }
-  if (!Number.isInteger(maxNodesPerZone) || maxNodesPerZone < Math.max(1, minNodesPerZone)) {
-    throw new Error(
-      `\`maxNodesPerZone\` must be an integer >= 1 and >= \`minNodesPerZone\` (${minNodesPerZone}), got ${maxNodesPerZone}`,
-    );
-  }
-  const releaseChannel = args.releaseChannel ?? "REGULAR";
-  if (!RELEASE_CHANNELS.includes(releaseChannel)) {
-    throw new Error(
-      `\`releaseChannel\` must be one of ${RELEASE_CHANNELS.join(", ")}, got "${releaseChannel}"`,
-    );
-  }
-  const diskSizeGb = args.diskSizeGb ?? 50;
-  if (!Number.isInteger(diskSizeGb) || diskSizeGb < 10) {
-    throw new Error(`\`diskSizeGb\` must be an integer >= 10, got ${diskSizeGb}`);
-  }
-  const maintenanceStartTime = args.maintenanceStartTime ?? "02:00";
-  if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(maintenanceStartTime)) {
-    throw new Error(`\`maintenanceStartTime\` must be "HH:MM" (UTC), got "${maintenanceStartTime}"`);
-  }
-  const masterAuthorizedNetworks = args.masterAuthorizedNetworks ?? [];
-  const badCidr = masterAuthorizedNetworks.find((network) => !CIDR.test(network.cidrBlock));
-  if (badCidr) {
-    throw new Error(`\`masterAuthorizedNetworks\` entries must be IPv4 CIDRs, got "${badCidr.cidrBlock}"`);
-  }
-  return {
-    project: args.project,
-    region: args.region,
-    location: regional ? args.region : zone,
-    regional,
-    machineType: args.machineType ?? "e2-standard-4",
-    diskSizeGb,
-    minNodesPerZone,
-    maxNodesPerZone,
-    releaseChannel,
-    deletionProtection: args.deletionProtection ?? true,
-    masterAuthorizedNetworks,
-    maintenanceStartTime,
-  };
+/** Where the control plane and nodes live: the region, or the one zone of a zonal cluster. */
+export function clusterLocation(region: string, settings: Pick<GkeSettings, "regional" | "zone">): string {
+  return settings.regional ? region : settings.zone;
 }
 
 /** Kubeconfig whose user runs gke-gcloud-auth-plugin: short-lived tokens, no credentials in state. */
@@ -173,20 +85,20 @@ export class GkeCluster extends pulumi.ComponentResource {
 
   constructor(name: string, args: GkeClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gcp-async-api:gcp:GkeCluster", name, {}, opts);
-    const resolved = resolveGkeClusterArgs(args);
-    const workloadPool = `${resolved.project}.svc.id.goog`;
-    const apis = [...(args.apis ?? [])];
+    const { project, settings } = args;
+    const workloadPool = `${project}.svc.id.goog`;
+    const apis = [...args.apis];
 
     const nodeServiceAccount = new gcp.serviceaccount.Account(
       `${name}-nodes`,
-      { project: resolved.project, displayName: `GKE nodes of ${name}` },
+      { project: project, displayName: `GKE nodes of ${name}` },
       { parent: this, dependsOn: apis },
     );
     const nodeRoles = NODE_SERVICE_ACCOUNT_ROLES.map(
       (role) =>
         new gcp.projects.IAMMember(
           `${name}-nodes-${role.split("/")[1].replace(/\./g, "-")}`,
-          { project: resolved.project, role, member: nodeServiceAccount.member },
+          { project: project, role, member: nodeServiceAccount.member },
           { parent: this },
         ),
     );
@@ -194,8 +106,8 @@ export class GkeCluster extends pulumi.ComponentResource {
     const cluster = new gcp.container.Cluster(
       name,
       {
-        project: resolved.project,
-        location: resolved.location,
+        project: project,
+        location: clusterLocation(args.region, settings),
         network: args.network,
         subnetwork: args.subnetwork,
         networkingMode: "VPC_NATIVE",
@@ -203,26 +115,31 @@ export class GkeCluster extends pulumi.ComponentResource {
           clusterSecondaryRangeName: args.podsRangeName,
           servicesSecondaryRangeName: args.servicesRangeName,
         },
-        // The default pool cannot be configured without nodeConfig here, and nodeConfig on the
-        // cluster forces replacing the whole cluster on change: start with one throwaway node.
+        // The default pool cannot be skipped: start with one throwaway node, removed once the cluster
+        // exists. Until then it runs as the node account, not the Compute Engine default account
+        // (nodeConfig only shapes that pool; see ignoreChanges below).
         removeDefaultNodePool: true,
         initialNodeCount: 1,
+        nodeConfig: {
+          serviceAccount: nodeServiceAccount.email,
+          oauthScopes: ["https://www.googleapis.com/auth/cloud-platform"],
+        },
         privateClusterConfig: { enablePrivateNodes: true, enablePrivateEndpoint: false },
-        ...(resolved.masterAuthorizedNetworks.length > 0
+        ...(settings.masterAuthorizedNetworks.length > 0
           ? {
               masterAuthorizedNetworksConfig: {
-                cidrBlocks: resolved.masterAuthorizedNetworks.map((n) => ({ ...n })),
+                cidrBlocks: settings.masterAuthorizedNetworks.map((n) => ({ ...n })),
               },
             }
           : {}),
         workloadIdentityConfig: { workloadPool },
-        releaseChannel: { channel: resolved.releaseChannel },
+        releaseChannel: { channel: settings.releaseChannel },
         datapathProvider: "ADVANCED_DATAPATH",
         enableShieldedNodes: true,
         // Node auto-provisioning stays off (enabled: false, no limits): the profile alone, in the
         // upper-case form the API returns, is what avoids the perpetual diff.
         clusterAutoscaling: { enabled: false, autoscalingProfile: "OPTIMIZE_UTILIZATION" },
-        maintenancePolicy: { dailyMaintenanceWindow: { startTime: resolved.maintenanceStartTime } },
+        maintenancePolicy: { dailyMaintenanceWindow: { startTime: settings.maintenanceStartTime } },
         addonsConfig: {
           httpLoadBalancing: { disabled: false },
           horizontalPodAutoscaling: { disabled: false },
@@ -233,9 +150,16 @@ export class GkeCluster extends pulumi.ComponentResource {
           enableComponents: ["SYSTEM_COMPONENTS"],
           managedPrometheus: { enabled: true },
         },
-        deletionProtection: resolved.deletionProtection,
+        deletionProtection: args.deletionProtection,
       },
-      { parent: this, dependsOn: apis },
+      {
+        parent: this,
+        // The default pool must not start before its account holds the node roles.
+        dependsOn: [...apis, ...nodeRoles],
+        // A nodeConfig change would replace the whole cluster, and it describes a pool that no longer
+        // exists after creation: the node pool below is where node settings live.
+        ignoreChanges: ["nodeConfig"],
+      },
     );
 
     // No fixed `name`: a change that replaces the pool gets a new generated name, so Pulumi
@@ -243,21 +167,21 @@ export class GkeCluster extends pulumi.ComponentResource {
     const nodePool = new gcp.container.NodePool(
       `${name}-pool`,
       {
-        project: resolved.project,
+        project: project,
         cluster: cluster.name,
         location: cluster.location,
-        initialNodeCount: resolved.minNodesPerZone,
+        initialNodeCount: settings.minNodes,
         autoscaling: {
-          minNodeCount: resolved.minNodesPerZone,
-          maxNodeCount: resolved.maxNodesPerZone,
+          minNodeCount: settings.minNodes,
+          maxNodeCount: settings.maxNodes,
           locationPolicy: "BALANCED",
         },
         management: { autoRepair: true, autoUpgrade: true },
         // Surge one node at a time and never take one away first: upgrades keep full capacity.
         upgradeSettings: { strategy: "SURGE", maxSurge: 1, maxUnavailable: 0 },
         nodeConfig: {
-          machineType: resolved.machineType,
-          diskSizeGb: resolved.diskSizeGb,
+          machineType: settings.machineType,
+          diskSizeGb: settings.diskSizeGb,
           diskType: "pd-balanced",
           imageType: "COS_CONTAINERD",
           serviceAccount: nodeServiceAccount.email,

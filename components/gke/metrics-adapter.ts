@@ -9,22 +9,30 @@ export interface MetricsAdapterArgs {
   readonly provider: k8s.Provider;
   /** `<project>.svc.id.goog` from the cluster, so the binding waits for the pool (required). */
   readonly workloadPool: pulumi.Input<string>;
-  /** Adapter image; default Google's release pinned below. */
-  readonly image?: string;
-  /** Enabled APIs the service account waits for (iam); default none. */
-  readonly apis?: readonly pulumi.Resource[];
+  /** Enabled APIs the service account waits for (iam, monitoring). */
+  readonly apis: readonly pulumi.Resource[];
 }
 
 /**
- * Google's adapter image: the release its GKE Terraform modules deploy, and the first that reads
- * Managed Prometheus metrics. Raise it with Google's `adapter_new_resource_model.yaml` manifest.
+ * Image, memory and readiness probe of Google's current manifest: GoogleCloudPlatform/k8s-stackdriver,
+ * custom-metrics-stackdriver-adapter/deploy/production/adapter_new_resource_model.yaml at commit
+ * af49d863755c0535f598cfde9288ae9a75251d38 (2026-08-17, "update ... image to v0.16.9-gke.0").
+ * Raise them together from that file.
  */
-export const DEFAULT_ADAPTER_IMAGE = "gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.13.1-gke.0";
+const ADAPTER_IMAGE = "gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.16.9-gke.0";
+const ADAPTER_RESOURCES = { cpu: "250m", memory: "200Mi" };
 
 // Fixed names: the Workload Identity member, the APIServices and the RBAC subjects all name them.
 const NAMESPACE = "custom-metrics";
 const ACCOUNT = "custom-metrics-stackdriver-adapter";
-const PORT = 443;
+/**
+ * The port the adapter serves on. Google's manifest keeps the default 443, which needs
+ * CAP_NET_BIND_SERVICE wherever unprivileged ports start at 1024; we drop every capability, so the
+ * adapter binds above 1024 (`--secure-port`, k8s.io/apiserver's SecureServingOptions) and the
+ * Service keeps 443 for the APIServices.
+ */
+const SERVING_PORT = 8443;
+const SERVICE_PORT = 443;
 
 /** The three metric APIs the adapter serves; the HPA reads `custom.metrics.k8s.io` for Pods metrics. */
 const API_SERVICES = [
@@ -51,7 +59,7 @@ export class MetricsAdapter extends pulumi.ComponentResource {
     const account = new gcp.serviceaccount.Account(
       `${name}-gsa`,
       { project: args.project, accountId: "custom-metrics-adapter", displayName: "Custom Metrics adapter" },
-      { parent: this, dependsOn: [...(args.apis ?? [])] },
+      { parent: this, dependsOn: [...args.apis] },
     );
     const viewer = new gcp.projects.IAMMember(
       `${name}-monitoring-viewer`,
@@ -163,16 +171,20 @@ export class MetricsAdapter extends pulumi.ComponentResource {
               containers: [
                 {
                   name: "adapter",
-                  image: args.image ?? DEFAULT_ADAPTER_IMAGE,
+                  image: ADAPTER_IMAGE,
                   command: [
                     "/adapter",
                     "--use-new-resource-model=true",
                     "--fallback-for-container-metrics=true",
+                    `--secure-port=${SERVING_PORT}`,
                   ],
-                  ports: [{ name: "https", containerPort: PORT, protocol: "TCP" }],
-                  resources: {
-                    requests: { cpu: "250m", memory: "200Mi" },
-                    limits: { cpu: "250m", memory: "200Mi" },
+                  ports: [{ name: "https", containerPort: SERVING_PORT, protocol: "TCP" }],
+                  resources: { requests: ADAPTER_RESOURCES, limits: ADAPTER_RESOURCES },
+                  readinessProbe: {
+                    httpGet: { path: "/healthz", port: "https", scheme: "HTTPS" },
+                    initialDelaySeconds: 40,
+                    periodSeconds: 10,
+                    timeoutSeconds: 5,
                   },
                   securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
                 },
@@ -190,7 +202,7 @@ export class MetricsAdapter extends pulumi.ComponentResource {
         spec: {
           type: "ClusterIP",
           selector: labels,
-          ports: [{ name: "https", port: PORT, targetPort: PORT, protocol: "TCP" }],
+          ports: [{ name: "https", port: SERVICE_PORT, targetPort: "https", protocol: "TCP" }],
         },
       },
       inNamespace,
@@ -208,7 +220,7 @@ export class MetricsAdapter extends pulumi.ComponentResource {
             versionPriority: api.versionPriority,
             // Google's manifest does the same: the adapter serves a self-signed certificate.
             insecureSkipTLSVerify: true,
-            service: { name: service.metadata.name, namespace: NAMESPACE, port: PORT },
+            service: { name: service.metadata.name, namespace: NAMESPACE, port: SERVICE_PORT },
           },
         },
         k8sOpts,

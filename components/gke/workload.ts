@@ -4,8 +4,6 @@ import * as pulumi from "@pulumi/pulumi";
 
 import {
   apiEnvironment,
-  parseCpuCores,
-  parseMemoryMiB,
   shutdownTiming,
   type ApiEnvironment,
   type AppSecrets,
@@ -13,42 +11,39 @@ import {
 } from "../workload/api-environment";
 import { createApiServiceAccount } from "../workload/api-service-account";
 import type { SecretRef } from "../data/stored-secret";
+import type { StackConfig } from "../../config";
 
-/** Plain settings of the workload; checked by `resolveGkeWorkloadArgs` before anything is created. */
-export interface GkeWorkloadSettings {
-  /** GCP project id (required). */
+/** The stack's `gke` settings, validated and defaulted by config.ts. */
+export type GkeWorkloadSettings = Pick<
+  StackConfig["gke"],
+  | "minReplicas"
+  | "maxReplicas"
+  | "rolloutMaxSurge"
+  | "cpuTargetPercent"
+  | "hpaMetric"
+  | "targetRpsPerPod"
+  | "namespace"
+  | "preStopSleepSeconds"
+  | "domain"
+>;
+
+export interface GkeWorkloadArgs {
+  /** GCP project id. */
   readonly project: string;
-  /** App settings from the stack's `app` key (required). */
+  /** The stack's `app` settings (resources and the API's environment). */
   readonly app: AppSettings;
-  /** HPA minimum replicas; default 3. */
-  readonly minReplicas?: number;
-  /** HPA maximum replicas; default 50. */
-  readonly maxReplicas?: number;
-  /** HPA target average CPU utilisation in percent of the request; default 60. */
-  readonly cpuTargetPercent?: number;
-  /** What the HPA scales on: CPU utilisation, or requests per second per pod (needs MetricsAdapter); default "cpu". */
-  readonly hpaMetric?: HpaMetric;
-  /** Target requests per second per pod when `hpaMetric` is "rps"; default 200. */
-  readonly targetRpsPerPod?: number;
-  /** Kubernetes namespace (fixed name: the Workload Identity member names it); default "api". */
-  readonly namespace?: string;
-  /** preStop sleep while the load balancer stops sending to a terminating pod; default 15 s. */
-  readonly preStopSleepSeconds?: number;
-  /** Domain for a Google-managed certificate and HTTPS; default none (HTTP on the static IP only). */
-  readonly domain?: string;
-}
-
-export interface GkeWorkloadArgs extends GkeWorkloadSettings {
-  /** Kubernetes provider of the cluster (GkeCluster.provider) (required). */
+  /** Replicas, autoscaling, rollout, namespace, shutdown and domain. */
+  readonly settings: GkeWorkloadSettings;
+  /** Kubernetes provider of the cluster (GkeCluster.provider). */
   readonly provider: k8s.Provider;
-  /** `<project>.svc.id.goog` from the cluster, so the binding waits for the pool (required). */
+  /** `<project>.svc.id.goog` from the cluster, so the binding waits for the pool. */
   readonly workloadPool: pulumi.Input<string>;
-  /** Image reference, ideally by digest (required). */
+  /** Image reference, by digest. */
   readonly imageRef: pulumi.Input<string>;
-  /** The app's secrets (required). */
+  /** The app's secrets. */
   readonly secrets: AppSecrets<SecretRef>;
-  /** Enabled APIs the service account and the static IP wait for (iam, compute); default none. */
-  readonly apis?: readonly pulumi.Resource[];
+  /** Enabled APIs the service account and the static IP wait for (iam, compute). */
+  readonly apis: readonly pulumi.Resource[];
 }
 
 export type HpaMetric = "cpu" | "rps";
@@ -89,82 +84,25 @@ export function hpaMetricSpecs(settings: {
   ];
 }
 
-export interface ResolvedGkeWorkloadSettings {
-  readonly hpaMetric: HpaMetric;
-  readonly targetRpsPerPod: number;
-  readonly minReplicas: number;
-  readonly maxReplicas: number;
-  readonly cpuTargetPercent: number;
-  readonly namespace: string;
-  readonly preStopSleepSeconds: number;
+/** Time between the end of the grace period and SIGKILL left for the process to exit. */
+const EXIT_MARGIN_SECONDS = 5;
+
+export interface ShutdownSeconds {
   /** preStop + drain + grace + exit margin: SIGKILL never cuts a drain short. */
   readonly terminationGracePeriodSeconds: number;
   /** How long the load balancer lets requests on a removed endpoint finish: as long as the pod serves. */
   readonly connectionDrainingSeconds: number;
-  readonly domain: string | undefined;
-  readonly cpu: string;
-  readonly memory: string;
 }
 
-/** Time between the end of the grace period and SIGKILL left for the process to exit. */
-const EXIT_MARGIN_SECONDS = 5;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DOMAIN = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
-
-function requireInteger(field: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `between ${min} and ${max}`;
-    throw new Error(`\`${field}\` must be an integer ${range}, got ${value}`);
-  }
-  return value;
-}
-
-export function resolveGkeWorkloadArgs(settings: GkeWorkloadSettings): ResolvedGkeWorkloadSettings {
-  const minReplicas = requireInteger("minReplicas", settings.minReplicas ?? 3, 1);
-  const maxReplicas = requireInteger("maxReplicas", settings.maxReplicas ?? 50, minReplicas);
-  const cpuTargetPercent = requireInteger("cpuTargetPercent", settings.cpuTargetPercent ?? 60, 1, 100);
-  const hpaMetric = settings.hpaMetric ?? "cpu";
-  if (hpaMetric !== "cpu" && hpaMetric !== "rps") {
-    throw new Error(`\`hpaMetric\` must be "cpu" or "rps", got "${String(hpaMetric)}"`);
-  }
-  const targetRpsPerPod = requireInteger("targetRpsPerPod", settings.targetRpsPerPod ?? 200, 1);
-  const preStopSleepSeconds = requireInteger(
-    "preStopSleepSeconds",
-    settings.preStopSleepSeconds ?? 15,
-    1,
-    60,
-  );
-  const namespace = settings.namespace ?? "api";
-  if (!DNS_LABEL.test(namespace)) {
-    throw new Error(
-      `\`namespace\` must be a DNS label (lower-case letters, digits, '-'), got "${namespace}"`,
-    );
-  }
-  if (settings.domain !== undefined && !DOMAIN.test(settings.domain)) {
-    throw new Error(
-      `\`domain\` must be a lower-case DNS name such as "api.example.com", got "${settings.domain}"`,
-    );
-  }
-  parseCpuCores(settings.app.cpu);
-  parseMemoryMiB(settings.app.memory);
-  const shutdown = shutdownTiming("gke", settings.app.shutdownGraceMs);
+/** The pod's grace period and the load balancer's draining time, from preStop and the app's shutdown. */
+export function shutdownSeconds(preStopSleepSeconds: number, app: AppSettings): ShutdownSeconds {
+  const shutdown = shutdownTiming("gke", app.shutdownGraceMs);
   const servingAfterPreStop = Math.ceil((shutdown.drainMs + shutdown.graceMs) / 1000);
   return {
-    hpaMetric,
-    targetRpsPerPod,
-    minReplicas,
-    maxReplicas,
-    cpuTargetPercent,
-    namespace,
-    preStopSleepSeconds,
     terminationGracePeriodSeconds: preStopSleepSeconds + servingAfterPreStop + EXIT_MARGIN_SECONDS,
     connectionDrainingSeconds: preStopSleepSeconds + servingAfterPreStop,
-    domain: settings.domain,
-    cpu: settings.app.cpu,
-    memory: settings.app.memory,
   };
 }
-
 /** The API on GKE: Deployment + HPA + PDB behind a container-native (NEG) external HTTP(S) load balancer. */
 export class GkeWorkload extends pulumi.ComponentResource {
   /** `http://<static ip>`, or `https://<domain>` when a domain is given. */
@@ -175,7 +113,8 @@ export class GkeWorkload extends pulumi.ComponentResource {
 
   constructor(name: string, args: GkeWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gcp-async-api:gcp:GkeWorkload", name, {}, opts);
-    const resolved = resolveGkeWorkloadArgs(args);
+    const { settings, app } = args;
+    const shutdown = shutdownSeconds(settings.preStopSleepSeconds, app);
     const env: ApiEnvironment<SecretRef> = apiEnvironment({
       platform: "gke",
       project: args.project,
@@ -185,7 +124,7 @@ export class GkeWorkload extends pulumi.ComponentResource {
     const k8sOpts = { parent: this, provider: args.provider };
     const labels = { "app.kubernetes.io/name": "gcp-async-api", "app.kubernetes.io/instance": name };
 
-    const apis = [...(args.apis ?? [])];
+    const apis = [...args.apis];
     const identity = createApiServiceAccount(
       name,
       { project: args.project, secretEnv: env.secret, apis },
@@ -193,7 +132,7 @@ export class GkeWorkload extends pulumi.ComponentResource {
     );
     const namespace = new k8s.core.v1.Namespace(
       `${name}-ns`,
-      { metadata: { name: resolved.namespace, labels } },
+      { metadata: { name: settings.namespace, labels } },
       k8sOpts,
     );
     const ns = namespace.metadata.name;
@@ -241,12 +180,17 @@ export class GkeWorkload extends pulumi.ComponentResource {
         spec: {
           // No `replicas`: the HPA owns the count, and Pulumi must not reset it on every update.
           selector: { matchLabels: labels },
-          strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
+          // A fixed surge, never a percentage: at peak a rollout needs maxReplicas + maxSurge pods, and
+          // the node pool's maximum is sized for that, not for 25% more.
+          strategy: {
+            type: "RollingUpdate",
+            rollingUpdate: { maxUnavailable: 0, maxSurge: settings.rolloutMaxSurge },
+          },
           template: {
             metadata: { labels },
             spec: {
               serviceAccountName: kubernetesServiceAccount.metadata.name,
-              terminationGracePeriodSeconds: resolved.terminationGracePeriodSeconds,
+              terminationGracePeriodSeconds: shutdown.terminationGracePeriodSeconds,
               // The image declares a numeric non-root USER (distroless 65532), which runAsNonRoot verifies.
               securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
               // Zones are a hard rule (a zone outage must leave replicas elsewhere); nodes a preference,
@@ -283,8 +227,8 @@ export class GkeWorkload extends pulumi.ComponentResource {
                     })),
                   ],
                   resources: {
-                    requests: { cpu: resolved.cpu, memory: resolved.memory },
-                    limits: { cpu: resolved.cpu, memory: resolved.memory },
+                    requests: { cpu: app.cpu, memory: app.memory },
+                    limits: { cpu: app.cpu, memory: app.memory },
                   },
                   startupProbe: {
                     httpGet: { path: "/healthz", port: "http" },
@@ -305,7 +249,7 @@ export class GkeWorkload extends pulumi.ComponentResource {
                     failureThreshold: 3,
                   },
                   // Before SIGTERM: keep serving while endpoints and the NEG drop this pod.
-                  lifecycle: { preStop: { sleep: { seconds: resolved.preStopSleepSeconds } } },
+                  lifecycle: { preStop: { sleep: { seconds: settings.preStopSleepSeconds } } },
                   securityContext: {
                     allowPrivilegeEscalation: false,
                     readOnlyRootFilesystem: true,
@@ -327,9 +271,9 @@ export class GkeWorkload extends pulumi.ComponentResource {
         metadata: { namespace: ns, labels },
         spec: {
           scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
-          minReplicas: resolved.minReplicas,
-          maxReplicas: resolved.maxReplicas,
-          metrics: hpaMetricSpecs(resolved),
+          minReplicas: settings.minReplicas,
+          maxReplicas: settings.maxReplicas,
+          metrics: hpaMetricSpecs(settings),
         },
       },
       k8sOpts,
@@ -373,7 +317,7 @@ export class GkeWorkload extends pulumi.ComponentResource {
             healthyThreshold: 1,
             unhealthyThreshold: 2,
           },
-          connectionDraining: { drainingTimeoutSec: resolved.connectionDrainingSeconds },
+          connectionDraining: { drainingTimeoutSec: shutdown.connectionDrainingSeconds },
         },
       },
       k8sOpts,
@@ -405,7 +349,7 @@ export class GkeWorkload extends pulumi.ComponentResource {
       { parent: this, dependsOn: apis },
     );
     const certificate =
-      resolved.domain === undefined
+      settings.domain === undefined
         ? undefined
         : new k8s.apiextensions.CustomResource(
             `${name}-cert`,
@@ -413,7 +357,7 @@ export class GkeWorkload extends pulumi.ComponentResource {
               apiVersion: "networking.gke.io/v1",
               kind: "ManagedCertificate",
               metadata: { namespace: ns, labels },
-              spec: { domains: [resolved.domain] },
+              spec: { domains: [settings.domain] },
             },
             k8sOpts,
           );
@@ -437,9 +381,9 @@ export class GkeWorkload extends pulumi.ComponentResource {
 
     this.ipAddress = address.address;
     this.url =
-      resolved.domain === undefined
+      settings.domain === undefined
         ? pulumi.interpolate`http://${address.address}`
-        : pulumi.output(`https://${resolved.domain}`);
+        : pulumi.output(`https://${settings.domain}`);
     this.namespace = ns;
     this.serviceAccountEmail = identity.account.email;
     this.registerOutputs({

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-import * as docker from "@pulumi/docker";
+import * as dockerBuild from "@pulumi/docker-build";
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -52,105 +52,79 @@ export function contentHash(files: readonly SourceFile[]): string {
 }
 
 export interface ImageArgs {
-  /** GCP project id holding the repository (required). */
+  /** GCP project id holding the repository. */
   readonly project: string;
-  /** Region of the repository (required). */
+  /** Region of the repository. */
   readonly region: string;
-  /** Docker build context, relative to the project root; default "app-image". */
-  readonly context?: string;
-  /** Dockerfile, relative to the project root; default "<context>/Dockerfile". */
-  readonly dockerfile?: string;
-  /** Artifact Registry repository id; default "items". */
-  readonly repositoryId?: string;
-  /** Image name inside the repository; default "items-api". */
-  readonly imageName?: string;
-  /** Most recent versions the cleanup policy always keeps; default 10. */
-  readonly keepRecentVersions?: number;
-  /** Enabled APIs the repository waits for (artifactregistry); default none. */
-  readonly apis?: readonly pulumi.Resource[];
+  /** Enabled APIs the repository waits for (artifactregistry). */
+  readonly apis: readonly pulumi.Resource[];
 }
 
-export interface ResolvedImageArgs {
-  readonly project: string;
-  readonly region: string;
-  readonly context: string;
-  readonly dockerfile: string;
-  readonly repositoryId: string;
-  readonly imageName: string;
-  readonly keepRecentVersions: number;
-}
+/** The API's build context and Dockerfile, relative to the project root (where Pulumi.yaml lives). */
+const BUILD_CONTEXT = "app-image";
+const DOCKERFILE = `${BUILD_CONTEXT}/Dockerfile`;
+const REPOSITORY_ID = "items";
+const IMAGE_NAME = "items-api";
+/** Most recent versions the cleanup policy always keeps, whatever their age. */
+const KEEP_RECENT_VERSIONS = 10;
+/** Tag of the registry build cache, next to the image in the same repository. */
+const CACHE_TAG = "buildcache";
 
-export function resolveImageArgs(args: ImageArgs): ResolvedImageArgs {
-  const context = args.context ?? "app-image";
-  const repositoryId = args.repositoryId ?? "items";
-  if (!/^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(repositoryId)) {
-    throw new Error(`\`repositoryId\` must be lower-case letters, digits and '-', got "${repositoryId}"`);
-  }
-  const keepRecentVersions = args.keepRecentVersions ?? 10;
-  if (!Number.isInteger(keepRecentVersions) || keepRecentVersions < 1) {
-    throw new Error(`\`keepRecentVersions\` must be an integer >= 1, got ${keepRecentVersions}`);
-  }
-  return {
-    project: args.project,
-    region: args.region,
-    context,
-    dockerfile: args.dockerfile ?? `${context}/Dockerfile`,
-    repositoryId,
-    imageName: args.imageName ?? "items-api",
-    keepRecentVersions,
-  };
-}
-
-/** The API's container image, built from app-image/ and pushed to its own Artifact Registry repository. */
+/**
+ * The API's container image, built from app-image/ with BuildKit (@pulumi/docker-build) and pushed to
+ * its own Artifact Registry repository. Nothing is built during preview; layers are cached in the
+ * repository, so CI runners without a local cache rebuild only what changed.
+ */
 export class Image extends pulumi.ComponentResource {
-  /** What workloads run: the pushed digest when known, else the content-addressed tag. */
+  /** `<repository>/<image>@sha256:…`: what both platforms run, pinned to the pushed digest. */
   public readonly imageRef: pulumi.Output<string>;
 
   constructor(name: string, args: ImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gcp-async-api:gcp:Image", name, {}, opts);
-    const resolved = resolveImageArgs(args);
 
     const repository = new gcp.artifactregistry.Repository(
       `${name}-repository`,
       {
-        location: resolved.region,
-        repositoryId: resolved.repositoryId,
+        location: args.region,
+        repositoryId: REPOSITORY_ID,
         format: "DOCKER",
         description: "Images of the items API",
         cleanupPolicyDryRun: false,
         cleanupPolicies: [
-          {
-            id: "keep-recent",
-            action: "KEEP",
-            mostRecentVersions: { keepCount: resolved.keepRecentVersions },
-          },
+          { id: "keep-recent", action: "KEEP", mostRecentVersions: { keepCount: KEEP_RECENT_VERSIONS } },
           // Keep rules win over delete rules: the newest versions survive however old they are.
           { id: "delete-old", action: "DELETE", condition: { tagState: "ANY", olderThan: "2592000s" } },
         ],
       },
-      { parent: this, dependsOn: [...(args.apis ?? [])] },
+      { parent: this, dependsOn: [...args.apis] },
     );
 
-    const registryHost = `${resolved.region}-docker.pkg.dev`;
-    const tag = contentHash(listSourceFiles(path.resolve(PROJECT_ROOT, resolved.context)));
+    const registryHost = `${args.region}-docker.pkg.dev`;
+    const imageRepository = pulumi.interpolate`${registryHost}/${args.project}/${repository.repositoryId}/${IMAGE_NAME}`;
+    const tag = contentHash(listSourceFiles(path.resolve(PROJECT_ROOT, BUILD_CONTEXT)));
+    const cache = pulumi.interpolate`${imageRepository}:${CACHE_TAG}`;
     const accessToken = gcp.organizations.getClientConfigOutput({ parent: this }).accessToken;
-    const image = new docker.Image(
+    const image = new dockerBuild.Image(
       `${name}-image`,
       {
-        imageName: pulumi.interpolate`${registryHost}/${resolved.project}/${repository.repositoryId}/${resolved.imageName}:${tag}`,
-        build: { context: resolved.context, dockerfile: resolved.dockerfile, platform: "linux/amd64" },
-        registry: {
-          server: registryHost,
-          username: "oauth2accesstoken",
-          password: pulumi.secret(accessToken),
-        },
+        context: { location: BUILD_CONTEXT },
+        dockerfile: { location: DOCKERFILE },
+        platforms: ["linux/amd64"],
+        tags: [pulumi.interpolate`${imageRepository}:${tag}`],
+        push: true,
+        // A preview neither builds nor pushes; the digest is unknown until `up`.
+        buildOnPreview: false,
+        // Artifact Registry stores a registry cache as an OCI image manifest, not a manifest list.
+        cacheFrom: [{ registry: { ref: cache } }],
+        cacheTo: [{ registry: { ref: cache, mode: "max", imageManifest: true, ociMediaTypes: true } }],
+        registries: [
+          { address: registryHost, username: "oauth2accesstoken", password: pulumi.secret(accessToken) },
+        ],
       },
       { parent: this },
     );
 
-    this.imageRef = pulumi
-      .all([image.repoDigest, image.imageName])
-      .apply(([repoDigest, imageName]) => (repoDigest ? repoDigest : imageName));
+    this.imageRef = pulumi.interpolate`${imageRepository}@${image.digest}`;
     this.registerOutputs({ imageRef: this.imageRef });
   }
 }

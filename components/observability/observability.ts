@@ -1,87 +1,53 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
-import { apiSignals, dashboardJson, DATA_TIER_METRICS, MINUTE, MS_PER_LATENCY_UNIT } from "./signals";
+import type { StackConfig } from "../../config";
+import {
+  apiSignals,
+  dashboardJson,
+  DATA_TIER_METRICS,
+  MINUTE,
+  MS_PER_LATENCY_UNIT,
+  type ApiPlatform,
+  type ApiSignals,
+} from "./signals";
 
 /** What the API runs on, and the name its metrics are scoped by (Cloud Run service, GKE namespace). */
 export type ObservedWorkload =
   | { readonly platform: "cloudrun"; readonly serviceName: pulumi.Input<string> }
   | { readonly platform: "gke"; readonly namespace: pulumi.Input<string> };
 
-/** Plain settings; checked by `resolveObservabilityArgs` before anything is created. */
-export interface ObservabilitySettings {
-  /** `max_connections` of every Cloud SQL instance (required). */
-  readonly databaseMaxConnections: number;
-  /** Where alerts are e-mailed; default none (incidents are opened, nobody is notified). */
-  readonly notificationEmail?: string;
-  /** Availability SLO goal; default 0.999. */
-  readonly availabilityGoal?: number;
-  /** Latency SLO goal; default 0.999. */
-  readonly latencyGoal?: number;
-  /** Latency SLO threshold in ms; default 100. */
-  readonly latencyThresholdMs?: number;
-  /** 5xx share of requests that alerts; default 0.01. */
-  readonly errorRatioThreshold?: number;
-  /** p99 latency in ms that alerts; default 100. */
-  readonly p99LatencyMs?: number;
-  /** Replica lag in seconds that alerts; default 30. */
-  readonly replicaLagSeconds?: number;
-  /** Share of `databaseMaxConnections` that alerts; default 0.8. */
-  readonly connectionsRatio?: number;
-  /** Redis memory usage ratio that alerts; default 0.8. */
-  readonly redisMemoryRatio?: number;
-}
+/** The stack's `observability` settings, validated and defaulted by config.ts. */
+export type ObservabilitySettings = StackConfig["observability"];
 
-export interface ObservabilityArgs extends ObservabilitySettings {
-  /** GCP project id (required). */
+export interface ObservabilityArgs {
+  /** GCP project id. */
   readonly project: string;
-  /** The API's platform and metric scope (required). */
+  /** The API's platform and metric scope. */
   readonly workload: ObservedWorkload;
-  /** The API's public URL; the uptime check probes `/healthz` on its host (required). */
+  /** The API's public URL; the uptime check probes `/healthz` on its host. */
   readonly url: pulumi.Input<string>;
-  /** Enabled APIs the resources wait for (monitoring); default none. */
-  readonly apis?: readonly pulumi.Resource[];
+  /** SLO goals, alert thresholds and where alerts go. */
+  readonly settings: ObservabilitySettings;
+  /** `max_connections` of every Cloud SQL instance. */
+  readonly databaseMaxConnections: number;
+  /** Enabled APIs the resources wait for (monitoring). */
+  readonly apis: readonly pulumi.Resource[];
 }
 
-export interface ResolvedObservabilitySettings {
-  readonly notificationEmail: string | undefined;
-  readonly availabilityGoal: number;
-  readonly latencyGoal: number;
-  readonly latencyThresholdMs: number;
-  readonly errorRatioThreshold: number;
-  readonly p99LatencyMs: number;
-  readonly replicaLagSeconds: number;
-  /** Backends per Cloud SQL instance that alert: connectionsRatio x databaseMaxConnections. */
-  readonly connectionsThreshold: number;
-  readonly redisMemoryRatio: number;
+/** Backends per Cloud SQL instance that alert: connectionsRatio x max_connections. */
+export function connectionsThreshold(connectionsRatio: number, databaseMaxConnections: number): number {
+  return Math.round(connectionsRatio * databaseMaxConnections);
 }
 
-function requireFraction(field: string, value: number): number {
-  if (!(value > 0 && value < 1))
-    throw new Error(`\`${field}\` must be strictly between 0 and 1, got ${value}`);
-  return value;
-}
-
-function requirePositiveInteger(field: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1)
-    throw new Error(`\`${field}\` must be an integer >= 1, got ${value}`);
-  return value;
-}
-
-export function resolveObservabilityArgs(settings: ObservabilitySettings): ResolvedObservabilitySettings {
-  const maxConnections = requirePositiveInteger("databaseMaxConnections", settings.databaseMaxConnections);
-  const connectionsRatio = requireFraction("connectionsRatio", settings.connectionsRatio ?? 0.8);
-  return {
-    notificationEmail: settings.notificationEmail,
-    availabilityGoal: requireFraction("availabilityGoal", settings.availabilityGoal ?? 0.999),
-    latencyGoal: requireFraction("latencyGoal", settings.latencyGoal ?? 0.999),
-    latencyThresholdMs: requirePositiveInteger("latencyThresholdMs", settings.latencyThresholdMs ?? 100),
-    errorRatioThreshold: requireFraction("errorRatioThreshold", settings.errorRatioThreshold ?? 0.01),
-    p99LatencyMs: requirePositiveInteger("p99LatencyMs", settings.p99LatencyMs ?? 100),
-    replicaLagSeconds: requirePositiveInteger("replicaLagSeconds", settings.replicaLagSeconds ?? 30),
-    connectionsThreshold: Math.round(connectionsRatio * maxConnections),
-    redisMemoryRatio: requireFraction("redisMemoryRatio", settings.redisMemoryRatio ?? 0.8),
-  };
+/**
+ * Whether the SLOs can be created: the SLO API refuses a filter on a metric type it has no sample of
+ * ("The metric referenced by the provided filter is unknown", GoogleCloudPlatform/cloud-ops-sandbox#896),
+ * and SLIs have no PromQL form. Cloud Run's metrics are built in; the API's Prometheus metrics on GKE
+ * exist only once Managed Prometheus has stored a first sample.
+ */
+export function slosCreatable(platform: ApiPlatform, appMetricsExported: boolean): boolean {
+  return platform === "cloudrun" || appMetricsExported;
 }
 
 const percent = (fraction: number) => Number((fraction * 100).toPrecision(6));
@@ -95,16 +61,136 @@ export function uptimeTarget(url: string): { host: string; useSsl: boolean; port
 
 interface ThresholdCondition {
   readonly displayName: string;
-  readonly filter: pulumi.Input<string>;
+  readonly filter: string;
   readonly aligner: string;
   readonly reducer: string;
   readonly groupBy?: string;
   readonly threshold: number;
   readonly duration: string;
-  readonly denominatorFilter?: pulumi.Input<string>;
+  readonly denominatorFilter?: string;
 }
 
-function thresholdCondition(c: ThresholdCondition): gcp.types.input.monitoring.AlertPolicyCondition {
+/** A PromQL condition on metrics the app exports: the expression with its comparison, held for `duration`. */
+interface PromqlCondition {
+  readonly displayName: string;
+  readonly query: string;
+  readonly duration: string;
+}
+
+type Condition = ThresholdCondition | PromqlCondition;
+
+export const ALERTS = [
+  "5xx-ratio",
+  "p99-latency",
+  "replica-lag",
+  "db-connections",
+  "redis-memory",
+  "uptime",
+] as const;
+export type AlertName = (typeof ALERTS)[number];
+
+export interface AlertThresholds {
+  readonly errorRatioThreshold: number;
+  readonly p99LatencyMs: number;
+  readonly replicaLagSeconds: number;
+  readonly connectionsThreshold: number;
+  readonly redisMemoryRatio: number;
+}
+
+/**
+ * Every alert's condition. The API's own signals are PromQL where the app exports them (GKE): a
+ * filter naming a prometheus.googleapis.com type is refused ("Cannot find metric(s)") until Managed
+ * Prometheus stores a first sample (terraform-provider-google#10325), and the first deploy creates
+ * the policies before any pod runs.
+ */
+export function alertConditions(
+  api: ApiSignals,
+  uptimeHost: string,
+  thresholds: AlertThresholds,
+): Record<AlertName, Condition> {
+  const fiveMinutes = "300s";
+  const errorRatio = `5xx ratio above ${thresholds.errorRatioThreshold}`;
+  const p99 = `p99 latency above ${thresholds.p99LatencyMs} ms`;
+  const p99InUnit = thresholds.p99LatencyMs / MS_PER_LATENCY_UNIT[api.platform];
+  return {
+    "5xx-ratio": api.promql
+      ? {
+          displayName: errorRatio,
+          query: `${api.promql.errorRatio} > ${thresholds.errorRatioThreshold}`,
+          duration: fiveMinutes,
+        }
+      : {
+          displayName: errorRatio,
+          filter: api.serverErrors,
+          denominatorFilter: api.requests,
+          aligner: "ALIGN_RATE",
+          reducer: "REDUCE_SUM",
+          threshold: thresholds.errorRatioThreshold,
+          duration: fiveMinutes,
+        },
+    "p99-latency": api.promql
+      ? { displayName: p99, query: `${api.promql.p99Seconds} > ${p99InUnit}`, duration: fiveMinutes }
+      : {
+          displayName: p99,
+          filter: api.latency,
+          aligner: "ALIGN_DELTA",
+          reducer: "REDUCE_PERCENTILE_99",
+          threshold: p99InUnit,
+          duration: fiveMinutes,
+        },
+    "replica-lag": {
+      displayName: `Replica lag above ${thresholds.replicaLagSeconds} s`,
+      filter: DATA_TIER_METRICS.replicaLag,
+      aligner: "ALIGN_MAX",
+      reducer: "REDUCE_MAX",
+      groupBy: "resource.labels.database_id",
+      threshold: thresholds.replicaLagSeconds,
+      duration: "120s",
+    },
+    "db-connections": {
+      displayName: `Cloud SQL connections above ${thresholds.connectionsThreshold}`,
+      filter: DATA_TIER_METRICS.sqlConnections,
+      aligner: "ALIGN_MEAN",
+      reducer: "REDUCE_SUM",
+      groupBy: "resource.labels.database_id",
+      threshold: thresholds.connectionsThreshold,
+      duration: fiveMinutes,
+    },
+    "redis-memory": {
+      displayName: `Redis memory above ${thresholds.redisMemoryRatio}`,
+      filter: DATA_TIER_METRICS.redisMemory,
+      aligner: "ALIGN_MEAN",
+      reducer: "REDUCE_MAX",
+      groupBy: "resource.labels.instance_id",
+      threshold: thresholds.redisMemoryRatio,
+      duration: fiveMinutes,
+    },
+    // Failing checks from more than one checker region, so one region's network blip does not page.
+    uptime: {
+      displayName: "Uptime check of /healthz failing",
+      filter: `metric.type="monitoring.googleapis.com/uptime_check/check_passed" AND resource.type="uptime_url" AND resource.labels.host="${uptimeHost}"`,
+      aligner: "ALIGN_NEXT_OLDER",
+      reducer: "REDUCE_COUNT_FALSE",
+      groupBy: "resource.labels.host",
+      threshold: 1,
+      duration: "60s",
+    },
+  };
+}
+
+function alertCondition(c: Condition): gcp.types.input.monitoring.AlertPolicyCondition {
+  if ("query" in c) {
+    return {
+      displayName: c.displayName,
+      conditionPrometheusQueryLanguage: {
+        query: c.query,
+        duration: c.duration,
+        evaluationInterval: MINUTE,
+        // PromQL conditions check their metrics exist too; the app's appear after the first scrape.
+        disableMetricValidation: true,
+      },
+    };
+  }
   const aggregations = [
     {
       alignmentPeriod: MINUTE,
@@ -140,9 +226,13 @@ export class Observability extends pulumi.ComponentResource {
 
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gcp-async-api:gcp:Observability", name, {}, opts);
-    const resolved = resolveObservabilityArgs(args);
+    const { settings } = args;
     const { platform } = args.workload;
-    const childOpts = { parent: this, dependsOn: [...(args.apis ?? [])] };
+    const childOpts = { parent: this, dependsOn: [...args.apis] };
+    const dbConnectionsThreshold = connectionsThreshold(
+      settings.connectionsRatio,
+      args.databaseMaxConnections,
+    );
     const project = args.project;
     const scope = args.workload.platform === "cloudrun" ? args.workload.serviceName : args.workload.namespace;
     const api = pulumi.output(scope).apply((value) => apiSignals(platform, value));
@@ -152,7 +242,12 @@ export class Observability extends pulumi.ComponentResource {
       {
         project,
         dashboardJson: api.apply((signals) =>
-          JSON.stringify(dashboardJson(`${name} (${platform})`, signals, resolved)),
+          JSON.stringify(
+            dashboardJson(`${name} (${platform})`, signals, {
+              ...settings,
+              connectionsThreshold: dbConnectionsThreshold,
+            }),
+          ),
         ),
       },
       childOpts,
@@ -173,7 +268,7 @@ export class Observability extends pulumi.ComponentResource {
     );
 
     const channels =
-      resolved.notificationEmail === undefined
+      settings.notificationEmail === undefined
         ? []
         : [
             new gcp.monitoring.NotificationChannel(
@@ -182,77 +277,25 @@ export class Observability extends pulumi.ComponentResource {
                 project,
                 type: "email",
                 displayName: `${name} on-call`,
-                labels: { email_address: resolved.notificationEmail },
+                labels: { email_address: settings.notificationEmail },
               },
               childOpts,
             ).id,
           ];
 
-    const fiveMinutes = "300s";
-    const alerts: Record<string, ThresholdCondition> = {
-      "5xx-ratio": {
-        displayName: `5xx ratio above ${resolved.errorRatioThreshold}`,
-        filter: api.serverErrors,
-        denominatorFilter: api.requests,
-        aligner: "ALIGN_RATE",
-        reducer: "REDUCE_SUM",
-        threshold: resolved.errorRatioThreshold,
-        duration: fiveMinutes,
-      },
-      "p99-latency": {
-        displayName: `p99 latency above ${resolved.p99LatencyMs} ms`,
-        filter: api.latency,
-        aligner: "ALIGN_DELTA",
-        reducer: "REDUCE_PERCENTILE_99",
-        threshold: resolved.p99LatencyMs / MS_PER_LATENCY_UNIT[platform],
-        duration: fiveMinutes,
-      },
-      "replica-lag": {
-        displayName: `Replica lag above ${resolved.replicaLagSeconds} s`,
-        filter: DATA_TIER_METRICS.replicaLag,
-        aligner: "ALIGN_MAX",
-        reducer: "REDUCE_MAX",
-        groupBy: "resource.labels.database_id",
-        threshold: resolved.replicaLagSeconds,
-        duration: "120s",
-      },
-      "db-connections": {
-        displayName: `Cloud SQL connections above ${resolved.connectionsThreshold}`,
-        filter: DATA_TIER_METRICS.sqlConnections,
-        aligner: "ALIGN_MEAN",
-        reducer: "REDUCE_SUM",
-        groupBy: "resource.labels.database_id",
-        threshold: resolved.connectionsThreshold,
-        duration: fiveMinutes,
-      },
-      "redis-memory": {
-        displayName: `Redis memory above ${resolved.redisMemoryRatio}`,
-        filter: DATA_TIER_METRICS.redisMemory,
-        aligner: "ALIGN_MEAN",
-        reducer: "REDUCE_MAX",
-        groupBy: "resource.labels.instance_id",
-        threshold: resolved.redisMemoryRatio,
-        duration: fiveMinutes,
-      },
-      // Failing checks from more than one checker region, so one region's network blip does not page.
-      uptime: {
-        displayName: "Uptime check of /healthz failing",
-        filter: pulumi.interpolate`metric.type="monitoring.googleapis.com/uptime_check/check_passed" AND resource.type="uptime_url" AND resource.labels.host="${target.host}"`,
-        aligner: "ALIGN_NEXT_OLDER",
-        reducer: "REDUCE_COUNT_FALSE",
-        groupBy: "resource.labels.host",
-        threshold: 1,
-        duration: "60s",
-      },
-    };
-    for (const [alert, condition] of Object.entries(alerts)) {
+    const thresholds = { ...settings, connectionsThreshold: dbConnectionsThreshold };
+    const conditions = pulumi
+      .all([api, target])
+      .apply(([signals, { host }]) => alertConditions(signals, host, thresholds));
+    for (const alert of ALERTS) {
+      const condition = conditions.apply((all) => all[alert]);
       new gcp.monitoring.AlertPolicy(
         `${name}-${alert}`,
         {
           project,
-          displayName: `${name}: ${condition.displayName}`,
+          displayName: pulumi.interpolate`${name}: ${condition.displayName}`,
           combiner: "OR",
-          conditions: [thresholdCondition(condition)],
+          conditions: [condition.apply(alertCondition)],
           notificationChannels: channels,
           documentation: {
             content: "See the operator guide (README-operator.md) for what to check first.",
@@ -268,39 +311,41 @@ export class Observability extends pulumi.ComponentResource {
       { project, serviceId: `${name}-${platform}`, displayName: `${name} API (${platform})` },
       childOpts,
     );
-    new gcp.monitoring.Slo(
-      `${name}-availability`,
-      {
-        project,
-        service: service.serviceId,
-        sloId: "availability",
-        displayName: `${percent(resolved.availabilityGoal)}% of requests without a 5xx`,
-        goal: resolved.availabilityGoal,
-        rollingPeriodDays: 28,
-        requestBasedSli: {
-          goodTotalRatio: { badServiceFilter: api.serverErrors, totalServiceFilter: api.requests },
-        },
-      },
-      { parent: this },
-    );
-    new gcp.monitoring.Slo(
-      `${name}-latency`,
-      {
-        project,
-        service: service.serviceId,
-        sloId: "latency",
-        displayName: `${percent(resolved.latencyGoal)}% of requests under ${resolved.latencyThresholdMs} ms`,
-        goal: resolved.latencyGoal,
-        rollingPeriodDays: 28,
-        requestBasedSli: {
-          distributionCut: {
-            distributionFilter: api.sloLatency,
-            range: { max: resolved.latencyThresholdMs / MS_PER_LATENCY_UNIT[platform] },
+    if (slosCreatable(platform, settings.appMetricsExported)) {
+      new gcp.monitoring.Slo(
+        `${name}-availability`,
+        {
+          project,
+          service: service.serviceId,
+          sloId: "availability",
+          displayName: `${percent(settings.availabilityGoal)}% of requests without a 5xx`,
+          goal: settings.availabilityGoal,
+          rollingPeriodDays: 28,
+          requestBasedSli: {
+            goodTotalRatio: { badServiceFilter: api.serverErrors, totalServiceFilter: api.requests },
           },
         },
-      },
-      { parent: this },
-    );
+        { parent: this },
+      );
+      new gcp.monitoring.Slo(
+        `${name}-latency`,
+        {
+          project,
+          service: service.serviceId,
+          sloId: "latency",
+          displayName: `${percent(settings.latencyGoal)}% of requests under ${settings.latencyThresholdMs} ms`,
+          goal: settings.latencyGoal,
+          rollingPeriodDays: 28,
+          requestBasedSli: {
+            distributionCut: {
+              distributionFilter: api.sloLatency,
+              range: { max: settings.latencyThresholdMs / MS_PER_LATENCY_UNIT[platform] },
+            },
+          },
+        },
+        { parent: this },
+      );
+    }
 
     this.dashboardId = dashboard.id;
     this.serviceId = service.serviceId;

@@ -24,6 +24,20 @@ export interface ApiSignals {
   readonly replicasTitle: string;
   /** Label to split request charts by, where the platform has one. */
   readonly routeLabel: string | undefined;
+  /**
+   * PromQL of the API's own metrics where the app exports them (GKE, Managed Prometheus): Cloud
+   * Monitoring knows those metric types only after a first sample, so alerts on them are PromQL
+   * conditions that skip the metric check. Undefined where the platform's metrics are built in.
+   */
+  readonly promql: ApiPromql | undefined;
+}
+
+/** PromQL expressions, without a comparison, of the API's exported metrics. */
+export interface ApiPromql {
+  /** Share of requests answered with a 5xx, over 5 minutes. */
+  readonly errorRatio: string;
+  /** 99th percentile latency in seconds, over 5 minutes. */
+  readonly p99Seconds: string;
 }
 
 /** Milliseconds per unit of each platform's latency metric (Cloud Run: ms; Prometheus: seconds). */
@@ -44,9 +58,12 @@ export function apiSignals(platform: ApiPlatform, scope: string): ApiSignals {
       replicas: `metric.type="run.googleapis.com/container/instance_count" AND ${service}`,
       replicasTitle: "Instances",
       routeLabel: undefined,
+      promql: undefined,
     };
   }
   const target = `resource.type="prometheus_target" AND resource.labels.namespace="${scope}"`;
+  // PromQL sees the prometheus_target resource's labels as series labels.
+  const inNamespace = `namespace="${scope}"`;
   const requests = `metric.type="prometheus.googleapis.com/http_requests_total/counter" AND ${target}`;
   const latency = `metric.type="prometheus.googleapis.com/http_request_duration_seconds/histogram" AND ${target}`;
   return {
@@ -60,6 +77,12 @@ export function apiSignals(platform: ApiPlatform, scope: string): ApiSignals {
       `resource.labels.namespace_name="${scope}" AND resource.labels.container_name="api"`,
     replicasTitle: "Pods",
     routeLabel: "metric.labels.route",
+    promql: {
+      errorRatio:
+        `sum(rate(http_requests_total{${inNamespace},status=~"5.."}[5m])) / ` +
+        `sum(rate(http_requests_total{${inNamespace}}[5m]))`,
+      p99Seconds: `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{${inNamespace}}[5m])))`,
+    },
   };
 }
 
@@ -105,14 +128,38 @@ export interface DashboardJson {
   readonly mosaicLayout: {
     readonly columns: number;
     readonly tiles: readonly {
-      xPos: number;
-      yPos: number;
+      xPos?: number;
+      yPos?: number;
       width: number;
       height: number;
       widget: ChartWidget;
     }[];
   };
 }
+
+/**
+ * The form the Dashboard API stores: proto3 leaves zero values (0, "", false, empty lists and
+ * objects) out, so a dashboard sent with them differs from what the provider reads back and shows a
+ * change on every preview (terraform-provider-google#16173). Drops them, recursively.
+ */
+export function canonicalDashboard<T>(value: T): T {
+  return prune(value) as T;
+}
+
+function prune(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(prune).filter((item) => item !== undefined);
+  if (typeof value === "object" && value !== null) {
+    const entries = Object.entries(value)
+      .map(([key, inner]) => [key, prune(inner)] as const)
+      .filter(([, inner]) => inner !== undefined && !isEmpty(inner));
+    return Object.fromEntries(entries);
+  }
+  return value === 0 || value === "" || value === false ? undefined : value;
+}
+
+const isEmpty = (value: unknown) =>
+  (Array.isArray(value) && value.length === 0) ||
+  (typeof value === "object" && value !== null && Object.keys(value).length === 0);
 
 /** Alignment period of every chart and alert condition. */
 export const MINUTE = "60s";
@@ -219,7 +266,7 @@ export function dashboardJson(
   ];
   const width = 24;
   const height = 16;
-  return {
+  return canonicalDashboard({
     displayName: title,
     mosaicLayout: {
       columns: 48,
@@ -231,5 +278,5 @@ export function dashboardJson(
         widget,
       })),
     },
-  };
+  });
 }

@@ -1,11 +1,10 @@
 import * as assert from "node:assert/strict";
 
 import { CLOUD_RUN_SIGKILL_AFTER_MS, nodeOptionsFor } from "../../components/workload/api-environment";
-import { resolveCloudRunServiceArgs, type CloudRunServiceSettings } from "../../components/cloudrun/service";
+import { parseStackConfig, StackConfigError } from "../../config";
 import type { PlanDocument } from "../../plan/types";
 import { Inventory, planOf, SECRET, T, type PlannedResource } from "./inventory";
-import { stackConfig, STACKS } from "../../lib/stack-files";
-import { APP_SETTINGS } from "./app-settings";
+import { rawStackConfig, stackConfig, STACKS } from "../../lib/stack-files";
 
 const COMPONENT = "gcp-async-api:gcp:CloudRunService";
 const K = {
@@ -24,7 +23,7 @@ interface EnvEntry {
 }
 interface Template {
   serviceAccount: string;
-  containers: { envs: EnvEntry[] }[];
+  containers: { envs: EnvEntry[]; [key: string]: unknown }[];
   [key: string]: unknown;
 }
 
@@ -159,14 +158,29 @@ for (const stack of STACKS) {
       assert.ok(shutdownMs < CLOUD_RUN_SIGKILL_AFTER_MS, `drain + grace ${shutdownMs} ms reach SIGKILL`);
     });
 
-    it("lets everyone invoke the service exactly when publicInvoker is set", () => {
-      const invokers = under(plan, K.invoker);
-      const expected = cfg.cloudrun.publicInvoker ? [["roles/run.invoker", "allUsers"]] : [];
-      assert.deepEqual(
-        invokers.map((binding) => [binding.inputs.role, binding.inputs.member]),
-        expected,
+    // Organisations created since 2024 enforce domain-restricted sharing, which refuses an allUsers
+    // member; a public service turns the invoker check off instead (invokerIamDisabled).
+    it("makes a public service public with invokerIamDisabled, never with an allUsers member", () => {
+      assert.deepEqual(under(plan, K.invoker), []);
+      assert.equal(serviceOf(plan).inputs.invokerIamDisabled, cfg.cloudrun.publicInvoker);
+      const everyone = plan.resources.filter((resource) =>
+        /"all(Authenticated)?Users"/.test(JSON.stringify(resource.inputs)),
       );
-      if (invokers.length > 0) plan.expectDependsOn(invokers[0], [serviceOf(plan)]);
+      assert.deepEqual(
+        everyone.map((resource) => resource.urn),
+        [],
+      );
+    });
+
+    // Direct VPC egress can take a minute or more to connect when an instance starts; /readyz fails
+    // until the database answers, so the probe must allow Cloud Run's longest startup window.
+    it("gives /readyz Cloud Run's full 240 s startup window", () => {
+      const probe = serviceOf(plan).inputs.template.containers[0].startupProbe as {
+        initialDelaySeconds?: number;
+        periodSeconds: number;
+        failureThreshold: number;
+      };
+      assert.equal((probe.initialDelaySeconds ?? 0) + probe.periodSeconds * probe.failureThreshold, 240);
     });
 
     it("creates no GKE or Kubernetes resource", () => {
@@ -185,8 +199,8 @@ for (const stack of STACKS) {
   });
 }
 
-describe("Cloud Run invoker binding", () => {
-  it("is absent when publicInvoker is off, leaving invocation to IAM-authorised callers", async function () {
+describe("Cloud Run invoker check", () => {
+  it("stays on when publicInvoker is off, leaving invocation to IAM-authorised callers", async function () {
     this.timeout(180_000);
     const doc = await planOf("dev", { platform: "cloudrun", "cloudrun.publicInvoker": "false" });
     const plan = new Inventory(doc.resources);
@@ -196,47 +210,49 @@ describe("Cloud Run invoker binding", () => {
       "override not applied",
     );
     assert.deepEqual(under(plan, K.invoker), []);
+    assert.equal(serviceOf(plan).inputs.invokerIamDisabled, false);
     assert.equal(serviceOf(plan).inputs.ingress, "INGRESS_TRAFFIC_ALL");
   });
 });
 
-describe("resolveCloudRunServiceArgs", () => {
-  const base: CloudRunServiceSettings = {
-    project: "acme",
-    region: "europe-west1",
-    app: APP_SETTINGS,
-  };
-
-  it("defaults to Cloud Run's concurrency, one warm instance, a private service and deletion protection", () => {
-    assert.deepEqual(resolveCloudRunServiceArgs(base), {
-      minInstances: 1,
-      maxInstances: 100,
-      concurrency: 80,
-      publicInvoker: false,
-      startupCpuBoost: true,
-      deletionProtection: true,
-    });
+describe("Cloud Run settings (config.ts owns their defaults and rules)", () => {
+  const devWithCloudRun = (fields: Record<string, unknown>) => ({
+    ...rawStackConfig("dev"),
+    "gcp-async-api:cloudrun": JSON.stringify(fields),
   });
 
-  it("rejects bad values naming the field", () => {
-    const cases: [Partial<CloudRunServiceSettings>, RegExp][] = [
-      [{ minInstances: -1 }, /`minInstances`/],
-      [{ minInstances: 5, maxInstances: 4 }, /`maxInstances`.*`minInstances`/],
-      [{ concurrency: 0 }, /`concurrency`/],
-      [{ concurrency: 1001 }, /`concurrency`/],
-      [{ concurrency: 10, app: { ...base.app, cpu: "500m" } }, /`concurrency`.*`app.cpu`/],
-      [{ app: { ...base.app, memory: "256Mi" } }, /`app.memory`/],
+  it("defaults to one warm instance, a private service and a concurrency that covers the default target", () => {
+    const { cloudrun, app, targetConcurrentRequests } = parseStackConfig({
+      ...rawStackConfig("dev"),
+      "gcp-async-api:cloudrun": undefined,
+      "gcp-async-api:database": undefined,
+      "gcp-async-api:targetConcurrentRequests": undefined,
+    });
+    assert.deepEqual(cloudrun, {
+      minInstances: 1,
+      maxInstances: 100,
+      concurrency: 500,
+      publicInvoker: false,
+      startupCpuBoost: true,
+    });
+    assert.ok(cloudrun.maxInstances * cloudrun.concurrency >= targetConcurrentRequests);
+    assert.ok(cloudrun.concurrency <= app.maxInFlight);
+  });
+
+  it("rejects bad values naming the key", () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ minInstances: -1 }, "gcp-async-api:cloudrun.minInstances"],
+      [{ minInstances: 11, maxInstances: 10 }, "gcp-async-api:cloudrun.minInstances"],
+      [{ concurrency: 0 }, "gcp-async-api:cloudrun.concurrency"],
+      [{ concurrency: 1001 }, "gcp-async-api:cloudrun.concurrency"],
+      [{ publicInvoker: "yes" }, "gcp-async-api:cloudrun.publicInvoker"],
     ];
-    for (const [override, message] of cases) {
+    for (const [fields, key] of cases) {
       assert.throws(
-        () => resolveCloudRunServiceArgs({ ...base, ...override }),
-        message,
-        JSON.stringify(override),
+        () => parseStackConfig(devWithCloudRun(fields)),
+        (error: unknown) => error instanceof StackConfigError && error.key === key,
+        `${JSON.stringify(fields)} should be rejected as ${key}`,
       );
     }
-    assert.equal(
-      resolveCloudRunServiceArgs({ ...base, concurrency: 1, app: { ...base.app, cpu: "500m" } }).concurrency,
-      1,
-    );
   });
 });

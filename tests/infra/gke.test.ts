@@ -1,16 +1,12 @@
 import * as assert from "node:assert/strict";
 
 import { nodeOptionsFor } from "../../components/workload/api-environment";
-import {
-  gkeKubeconfig,
-  NODE_SERVICE_ACCOUNT_ROLES,
-  resolveGkeClusterArgs,
-  type GkeClusterArgs,
-} from "../../components/gke/cluster";
-import { resolveGkeWorkloadArgs, type GkeWorkloadSettings } from "../../components/gke/workload";
+import { clusterLocation, gkeKubeconfig, NODE_SERVICE_ACCOUNT_ROLES } from "../../components/gke/cluster";
+import { shutdownSeconds } from "../../components/gke/workload";
+import { parseStackConfig, StackConfigError } from "../../config";
 import type { PlanDocument } from "../../plan/types";
 import { Inventory, planOf, SECRET, T, type PlannedResource } from "./inventory";
-import { stackConfig, STACKS } from "../../lib/stack-files";
+import { rawStackConfig, stackConfig, STACKS } from "../../lib/stack-files";
 import { APP_SETTINGS } from "./app-settings";
 
 const COMPONENT = { cluster: "gcp-async-api:gcp:GkeCluster", workload: "gcp-async-api:gcp:GkeWorkload" };
@@ -127,7 +123,18 @@ for (const stack of STACKS) {
         },
         `cluster inputs:\n${JSON.stringify(cluster.inputs, null, 2)}`,
       );
-      for (const replacing of ["nodeConfig", "nodePools", "minMasterVersion"]) {
+      // The default pool exists for minutes before removal; without its own account its node would
+      // run as the Compute Engine default service account (Editor on the project in older projects).
+      const pool = only(plan, COMPONENT.cluster, K.nodePool);
+      const nodeAccount = (pool.inputs.nodeConfig as Json).serviceAccount;
+      assert.match(String(nodeAccount), /@.+\.iam\.gserviceaccount\.com$/);
+      assert.equal(
+        (cluster.inputs.nodeConfig as Json | undefined)?.serviceAccount,
+        nodeAccount,
+        "the default node pool's service account",
+      );
+      plan.expectDependsOn(cluster, [only(plan, COMPONENT.cluster, K.account)]);
+      for (const replacing of ["nodePools", "minMasterVersion"]) {
         assert.ok(!(replacing in cluster.inputs), `the cluster sets ${replacing}`);
       }
       assert.match(
@@ -201,7 +208,11 @@ for (const stack of STACKS) {
       assert.equal(pod.containers.length, 1, "one Node.js process per pod");
       plan.expectInputs(K.deployment, deployment.name, {
         spec: {
-          strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
+          // A bounded surge: at peak the rollout needs maxReplicas + maxSurge pods in the node pool.
+          strategy: {
+            type: "RollingUpdate",
+            rollingUpdate: { maxUnavailable: 0, maxSurge: cfg.gke.rolloutMaxSurge },
+          },
           template: {
             spec: {
               securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
@@ -390,54 +401,66 @@ for (const stack of STACKS) {
   });
 }
 
-describe("resolveGkeClusterArgs", () => {
-  const base: GkeClusterArgs = {
-    project: "acme",
-    region: "europe-west1",
-    network: "vpc",
-    subnetwork: "subnet",
-    podsRangeName: "pods",
-    servicesRangeName: "services",
-  };
+describe("GKE settings (config.ts owns their defaults and rules)", () => {
+  const devWithGke = (fields: Record<string, unknown>) => ({
+    ...rawStackConfig("dev"),
+    "gcp-async-api:gke": JSON.stringify({ ...stackConfig("dev").gke, zone: undefined, ...fields }),
+  });
 
-  it("defaults to a regional cluster on the REGULAR channel with deletion protection", () => {
-    const resolved = resolveGkeClusterArgs(base);
+  it("puts a zonal cluster in zone b of the stack's region unless told otherwise", () => {
+    const dev = parseStackConfig(devWithGke({ regional: false }));
+    assert.equal(clusterLocation(dev.gcp.region, dev.gke), "europe-west1-b");
+    const zoned = parseStackConfig(devWithGke({ regional: false, zone: "europe-west1-d" }));
+    assert.equal(clusterLocation(zoned.gcp.region, zoned.gke), "europe-west1-d");
+    const regional = parseStackConfig(devWithGke({ regional: true, zone: "europe-west1-d" }));
+    assert.equal(clusterLocation(regional.gcp.region, regional.gke), "europe-west1");
+  });
+
+  it("defaults what no stack sets: disk, maintenance window, no authorised networks, namespace, surge", () => {
+    // The dev stack file sets none of these.
+    const { gke } = parseStackConfig(rawStackConfig("dev"));
     assert.deepEqual(
       [
-        resolved.location,
-        resolved.releaseChannel,
-        resolved.deletionProtection,
-        resolved.maintenanceStartTime,
+        gke.diskSizeGb,
+        gke.maintenanceStartTime,
+        gke.masterAuthorizedNetworks,
+        gke.namespace,
+        gke.rolloutMaxSurge,
       ],
-      ["europe-west1", "REGULAR", true, "02:00"],
+      [50, "02:00", [], "api", 5],
     );
+    assert.equal(gke.domain, undefined);
   });
 
-  it("puts a zonal cluster in zone b of the region unless told otherwise", () => {
-    assert.equal(resolveGkeClusterArgs({ ...base, regional: false }).location, "europe-west1-b");
-    assert.equal(
-      resolveGkeClusterArgs({ ...base, regional: false, zone: "europe-west1-d" }).location,
-      "europe-west1-d",
-    );
-    assert.throws(() => resolveGkeClusterArgs({ ...base, regional: false, zone: "us-east1-b" }), /`zone`/);
-  });
-
-  it("rejects bad values naming the field", () => {
-    const cases: [Partial<GkeClusterArgs>, RegExp][] = [
-      [{ region: "europe" }, /`region`/],
-      [{ minNodesPerZone: -1 }, /`minNodesPerZone`/],
-      [{ minNodesPerZone: 3, maxNodesPerZone: 2 }, /`maxNodesPerZone`.*`minNodesPerZone`/],
-      [{ maxNodesPerZone: 0 }, /`maxNodesPerZone`/],
-      [{ releaseChannel: "NIGHTLY" as "RAPID" }, /`releaseChannel`/],
-      [{ maintenanceStartTime: "25:00" }, /`maintenanceStartTime`/],
+  it("rejects bad values naming the key", () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ zone: "us-east1-b" }, "gcp-async-api:gke.zone"],
+      [{ zone: "europe-west1" }, "gcp-async-api:gke.zone"],
+      [{ minNodes: -1 }, "gcp-async-api:gke.minNodes"],
+      [{ maxNodes: 0 }, "gcp-async-api:gke.maxNodes"],
+      [{ releaseChannel: "NIGHTLY" }, "gcp-async-api:gke.releaseChannel"],
+      [{ maintenanceStartTime: "25:00" }, "gcp-async-api:gke.maintenanceStartTime"],
       [
         { masterAuthorizedNetworks: [{ cidrBlock: "10.0.0.1", displayName: "x" }] },
-        /`masterAuthorizedNetworks`/,
+        "gcp-async-api:gke.masterAuthorizedNetworks.0.cidrBlock",
       ],
-      [{ diskSizeGb: 5 }, /`diskSizeGb`/],
+      [
+        { masterAuthorizedNetworks: [{ cidrBlock: "10.0.0.0/8" }] },
+        "gcp-async-api:gke.masterAuthorizedNetworks.0.displayName",
+      ],
+      [{ diskSizeGb: 5 }, "gcp-async-api:gke.diskSizeGb"],
+      [{ cpuTargetPercent: 120 }, "gcp-async-api:gke.cpuTargetPercent"],
+      [{ preStopSleepSeconds: 0 }, "gcp-async-api:gke.preStopSleepSeconds"],
+      [{ namespace: "Api" }, "gcp-async-api:gke.namespace"],
+      [{ domain: "not a domain" }, "gcp-async-api:gke.domain"],
+      [{ rolloutMaxSurge: 0 }, "gcp-async-api:gke.rolloutMaxSurge"],
     ];
-    for (const [override, message] of cases) {
-      assert.throws(() => resolveGkeClusterArgs({ ...base, ...override }), message, JSON.stringify(override));
+    for (const [fields, key] of cases) {
+      assert.throws(
+        () => parseStackConfig(devWithGke(fields)),
+        (error: unknown) => error instanceof StackConfigError && error.key === key,
+        `${JSON.stringify(fields)} should be rejected as ${key}`,
+      );
     }
   });
 
@@ -462,40 +485,11 @@ function pickExec(exec: Json): Json {
   return { apiVersion: exec.apiVersion, command: exec.command, provideClusterInfo: exec.provideClusterInfo };
 }
 
-describe("resolveGkeWorkloadArgs", () => {
-  const base: GkeWorkloadSettings = {
-    project: "acme",
-    app: APP_SETTINGS,
-  };
-
+describe("shutdownSeconds", () => {
   it("sizes the grace period and LB draining from preStop, drain and grace", () => {
-    const resolved = resolveGkeWorkloadArgs({ ...base, preStopSleepSeconds: 12 });
+    const seconds = shutdownSeconds(12, APP_SETTINGS);
     // 12 s preStop + 2 s drain + 8 s grace, then 5 s for the process to exit.
-    assert.equal(resolved.connectionDrainingSeconds, 22);
-    assert.equal(resolved.terminationGracePeriodSeconds, 27);
-    assert.deepEqual(
-      [resolved.minReplicas, resolved.maxReplicas, resolved.cpuTargetPercent, resolved.namespace],
-      [3, 50, 60, "api"],
-    );
-  });
-
-  it("rejects bad values naming the field", () => {
-    const cases: [Partial<GkeWorkloadSettings>, RegExp][] = [
-      [{ minReplicas: 0 }, /`minReplicas`/],
-      [{ minReplicas: 5, maxReplicas: 4 }, /`maxReplicas`/],
-      [{ cpuTargetPercent: 120 }, /`cpuTargetPercent`/],
-      [{ preStopSleepSeconds: 0 }, /`preStopSleepSeconds`/],
-      [{ namespace: "Api" }, /`namespace`/],
-      [{ domain: "not a domain" }, /`domain`/],
-      [{ app: { ...base.app, memory: "lots" } }, /`app.memory`/],
-      [{ app: { ...base.app, cpu: "fast" } }, /`app.cpu`/],
-    ];
-    for (const [override, message] of cases) {
-      assert.throws(
-        () => resolveGkeWorkloadArgs({ ...base, ...override }),
-        message,
-        JSON.stringify(override),
-      );
-    }
+    assert.equal(seconds.connectionDrainingSeconds, 22);
+    assert.equal(seconds.terminationGracePeriodSeconds, 27);
   });
 });

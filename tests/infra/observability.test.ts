@@ -2,7 +2,9 @@ import * as assert from "node:assert/strict";
 
 import { parseStackConfig, StackConfigError } from "../../config";
 import { hpaMetricSpecs, RPS_METRIC_NAME } from "../../components/gke/workload";
-import { resolveObservabilityArgs, uptimeTarget } from "../../components/observability/observability";
+import { connectionsThreshold, uptimeTarget } from "../../components/observability/observability";
+import { runPlan } from "../../plan/run";
+import { diffPlans } from "../../plan/diff";
 import { Inventory, planOf, type PlannedResource } from "./inventory";
 import { rawStackConfig, stackConfig, STACKS } from "../../lib/stack-files";
 
@@ -42,10 +44,45 @@ const CHART_METRICS = {
 };
 
 interface Condition {
-  conditionThreshold: { filter: string; thresholdValue: number; denominatorFilter?: string };
+  conditionThreshold?: { filter: string; thresholdValue: number; denominatorFilter?: string };
+  conditionMonitoringQueryLanguage?: { query: string };
+  conditionPrometheusQueryLanguage?: { query: string; disableMetricValidation?: boolean };
 }
-const thresholdOf = (policy: PlannedResource) =>
-  (policy.inputs.conditions as Condition[])[0].conditionThreshold;
+const conditionOf = (policy: PlannedResource) => (policy.inputs.conditions as Condition[])[0];
+
+/**
+ * The threshold a policy alerts at: a threshold condition's `thresholdValue`, or the number a PromQL
+ * condition compares with (`... > 0.01`).
+ */
+function thresholdOf(policy: PlannedResource): number {
+  const condition = conditionOf(policy);
+  if (condition.conditionThreshold) return condition.conditionThreshold.thresholdValue;
+  const query = condition.conditionPrometheusQueryLanguage?.query ?? "";
+  const match = /> ([0-9.e-]+)$/.exec(query);
+  assert.ok(match, `no threshold in the condition of ${policy.name}: ${JSON.stringify(condition)}`);
+  return Number(match[1]);
+}
+
+/** Cloud Monitoring knows a Managed Prometheus metric type only once a first sample is stored. */
+const PROMETHEUS_METRIC = /prometheus\.googleapis\.com\//;
+
+/** Values the Dashboard API drops (proto3 zero values and enum defaults), so sending them shows a diff forever. */
+function droppedByDashboardApi(value: unknown, path = "$"): string[] {
+  if (value === 0 || value === "" || value === false) return [path];
+  if (typeof value === "string" && /^(ALIGN_NONE|REDUCE_NONE|[A-Z_]+_UNSPECIFIED)$/.test(value))
+    return [path];
+  if (Array.isArray(value)) {
+    return value.length === 0
+      ? [path]
+      : value.flatMap((item, i) => droppedByDashboardApi(item, `${path}[${i}]`));
+  }
+  if (typeof value === "object" && value !== null) {
+    const entries = Object.entries(value);
+    if (entries.length === 0) return [path];
+    return entries.flatMap(([key, inner]) => droppedByDashboardApi(inner, `${path}.${key}`));
+  }
+  return [];
+}
 
 for (const stack of STACKS) {
   for (const platform of ["cloudrun", "gke"] as const) {
@@ -86,13 +123,54 @@ for (const stack of STACKS) {
           "items-obs-uptime": 1,
         };
         const actual = Object.fromEntries(
-          plan.all(M.alert).map((policy) => [policy.name, thresholdOf(policy).thresholdValue]),
+          plan.all(M.alert).map((policy) => [policy.name, thresholdOf(policy)]),
         );
         assert.deepEqual(actual, expected);
+        const errorRatio = conditionOf(plan.find(M.alert, "items-obs-5xx-ratio"));
         assert.match(
-          thresholdOf(plan.find(M.alert, "items-obs-5xx-ratio")).denominatorFilter ?? "",
+          errorRatio.conditionThreshold?.denominatorFilter ??
+            errorRatio.conditionPrometheusQueryLanguage?.query ??
+            "",
           /request/,
         );
+      });
+
+      // A filter or MQL condition on a prometheus.googleapis.com type is refused ("Cannot find
+      // metric(s)") until Managed Prometheus has stored a first sample, so the first GKE deploy, which
+      // creates the policies before any pod runs, would fail (terraform-provider-google#10325).
+      it("names no Managed Prometheus metric in a filter or MQL alert condition", () => {
+        for (const policy of plan.all(M.alert)) {
+          for (const condition of policy.inputs.conditions as Condition[]) {
+            const filterOrMql = JSON.stringify([
+              condition.conditionThreshold,
+              condition.conditionMonitoringQueryLanguage,
+            ]);
+            assert.doesNotMatch(filterOrMql, PROMETHEUS_METRIC, `${policy.name}: ${filterOrMql}`);
+            // PromQL conditions check that their metrics exist too, unless told not to.
+            if (condition.conditionPrometheusQueryLanguage) {
+              assert.equal(
+                condition.conditionPrometheusQueryLanguage.disableMetricValidation,
+                true,
+                policy.name,
+              );
+            }
+          }
+        }
+      });
+
+      // The SLO API refuses a filter on a metric it does not know yet ("The metric referenced by the
+      // provided filter is unknown", GoogleCloudPlatform/cloud-ops-sandbox#896), and SLIs have no PromQL form.
+      it("names no Managed Prometheus metric in an SLO unless the stack says the API has exported it", () => {
+        for (const slo of plan.all(M.slo)) {
+          assert.doesNotMatch(JSON.stringify(slo.inputs.requestBasedSli), PROMETHEUS_METRIC, slo.name);
+        }
+      });
+
+      it("sends the dashboard in the canonical form the API stores, without values it drops", () => {
+        const json: unknown = JSON.parse(
+          String(plan.find(M.dashboard, "items-obs-dashboard").inputs.dashboardJson),
+        );
+        assert.deepEqual(droppedByDashboardApi(json), []);
       });
 
       it("notifies the configured e-mail, or nobody when none is configured", () => {
@@ -109,24 +187,11 @@ for (const stack of STACKS) {
         }
       });
 
-      it("sets availability and latency SLOs on the platform's request metrics", () => {
-        plan.find(M.service, "items-obs-service");
-        const availability = plan.find(M.slo, "items-obs-availability");
-        const latency = plan.find(M.slo, "items-obs-latency");
-        assert.equal(availability.inputs.goal, 0.999);
-        assert.equal(latency.inputs.goal, 0.999);
-        const cut = (
-          latency.inputs.requestBasedSli as {
-            distributionCut: { distributionFilter: string; range: { max: number } };
-          }
-        ).distributionCut;
-        assert.equal(cut.range.max, 100 / msPerUnit);
-        assert.ok(cut.distributionFilter.includes(CHART_METRICS[platform][1]));
-        const ratio = (
-          availability.inputs.requestBasedSli as { goodTotalRatio: { totalServiceFilter: string } }
-        ).goodTotalRatio;
-        assert.ok(ratio.totalServiceFilter.includes(CHART_METRICS[platform][0]));
-      });
+      if (platform === "cloudrun") {
+        it("sets availability and latency SLOs on the platform's request metrics", () => {
+          expectSlos(plan, platform);
+        });
+      }
 
       if (platform === "gke") {
         it("scrapes /metrics of the API pods with Managed Prometheus and scales on CPU by default", () => {
@@ -152,12 +217,49 @@ for (const stack of STACKS) {
   }
 }
 
+/** Availability and latency SLOs on the platform's request metrics, with the stack's goals. */
+function expectSlos(plan: Inventory, platform: "cloudrun" | "gke"): void {
+  const msPerUnit = platform === "gke" ? 1000 : 1;
+  plan.find(M.service, "items-obs-service");
+  const availability = plan.find(M.slo, "items-obs-availability");
+  const latency = plan.find(M.slo, "items-obs-latency");
+  assert.equal(availability.inputs.goal, 0.999);
+  assert.equal(latency.inputs.goal, 0.999);
+  const cut = (
+    latency.inputs.requestBasedSli as {
+      distributionCut: { distributionFilter: string; range: { max: number } };
+    }
+  ).distributionCut;
+  assert.equal(cut.range.max, 100 / msPerUnit);
+  assert.ok(cut.distributionFilter.includes(CHART_METRICS[platform][1]));
+  const ratio = (availability.inputs.requestBasedSli as { goodTotalRatio: { totalServiceFilter: string } })
+    .goodTotalRatio;
+  assert.ok(ratio.totalServiceFilter.includes(CHART_METRICS[platform][0]));
+}
+
 describe("observability config overrides (prod)", () => {
+  it("sets the GKE SLOs on the API's Prometheus metrics once the stack says they exist", async () => {
+    const overrides = { platform: "gke", "observability.appMetricsExported": "true" };
+    expectSlos(new Inventory((await planOf("prod", overrides)).resources), "gke");
+    assert.deepEqual(new Inventory((await planOf("prod", { platform: "gke" })).resources).all(M.slo), []);
+  });
+
+  for (const platform of ["gke", "cloudrun"] as const) {
+    it(`plans an unchanged ${platform} stack against itself with no change (nothing random or time-dependent)`, async function () {
+      this.timeout(240_000);
+      const [before, after] = await Promise.all([
+        planOf("prod", { platform }),
+        runPlan({ stack: "prod", overrides: { platform } }),
+      ]);
+      assert.deepEqual(diffPlans(before, after), { added: [], removed: [], changed: [] });
+    });
+  }
+
   it("takes an alert threshold from --config", async () => {
     const plan = new Inventory(
       (await planOf("prod", { "observability.errorRatioThreshold": "0.05" })).resources,
     );
-    assert.equal(thresholdOf(plan.find(M.alert, "items-obs-5xx-ratio")).thresholdValue, 0.05);
+    assert.equal(thresholdOf(plan.find(M.alert, "items-obs-5xx-ratio")), 0.05);
   });
 
   it("scales on requests per second per pod through the metrics adapter with gke.hpaMetric=rps", async () => {
@@ -181,7 +283,29 @@ describe("observability config overrides (prod)", () => {
       ["v1beta1.custom.metrics.k8s.io", "v1beta1.external.metrics.k8s.io", "v1beta2.custom.metrics.k8s.io"],
     );
     const adapter = plan.find(M.deployment, "items-metrics-adapter-deployment");
-    assert.match(JSON.stringify(adapter.inputs), /gcr\.io\/gke-release\/custom-metrics-stackdriver-adapter/);
+    const [container] = (
+      adapter.inputs.spec as {
+        template: {
+          spec: {
+            containers: {
+              image: string;
+              ports: { containerPort: number }[];
+              resources: { requests: { memory: string } };
+              securityContext: { capabilities: { drop?: string[]; add?: string[] } };
+            }[];
+          };
+        };
+      }
+    ).template.spec.containers;
+    // Google's current manifest (k8s-stackdriver, deploy/production/adapter_new_resource_model.yaml).
+    assert.equal(container.image, "gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.16.9-gke.0");
+    assert.equal(container.resources.requests.memory, "200Mi");
+    // Without CAP_NET_BIND_SERVICE a process cannot bind below 1024 where the node keeps that default.
+    const port = container.ports[0].containerPort;
+    assert.ok(
+      port >= 1024 || (container.securityContext.capabilities.add ?? []).includes("NET_BIND_SERVICE"),
+      `the adapter listens on ${port} with capabilities ${JSON.stringify(container.securityContext.capabilities)}`,
+    );
     const viewer = plan.find("gcp:projects/iAMMember:IAMMember", "items-metrics-adapter-monitoring-viewer");
     assert.equal(viewer.inputs.role, "roles/monitoring.viewer");
   });
@@ -202,12 +326,9 @@ describe("observability: pure parts", () => {
     });
   });
 
-  it("derives the connections threshold and rejects bad ratios", () => {
-    assert.equal(resolveObservabilityArgs({ databaseMaxConnections: 1000 }).connectionsThreshold, 800);
-    assert.throws(
-      () => resolveObservabilityArgs({ databaseMaxConnections: 100, redisMemoryRatio: 1.2 }),
-      /`redisMemoryRatio` must be strictly between 0 and 1/,
-    );
+  it("derives the connections threshold from the ratio and max_connections", () => {
+    assert.equal(connectionsThreshold(0.8, 1000), 800);
+    assert.equal(connectionsThreshold(0.8, 1854), 1483);
   });
 
   it("probes the URL's host with TLS only for https", () => {
@@ -222,6 +343,8 @@ describe("observability: pure parts", () => {
   it("rejects bad observability config naming the key", () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ errorRatioThreshold: 1.5 }, "gcp-async-api:observability.errorRatioThreshold"],
+      [{ redisMemoryRatio: 1.2 }, "gcp-async-api:observability.redisMemoryRatio"],
+      [{ appMetricsExported: "yes" }, "gcp-async-api:observability.appMetricsExported"],
       [{ availabilityGoal: 0 }, "gcp-async-api:observability.availabilityGoal"],
       [{ replicaLagSeconds: 0 }, "gcp-async-api:observability.replicaLagSeconds"],
       [{ notificationEmail: "not-an-email" }, "gcp-async-api:observability.notificationEmail"],
