@@ -57,7 +57,20 @@ export interface Command {
   readonly args: string[];
 }
 
+/**
+ * Set by CI's image job to a built image of app-image/: the API then runs as that container instead
+ * of `node app-image/dist/server.js`, so the same tests check the shipped image. Host network, so it
+ * reaches the PostgreSQL and Redis that the tests start on loopback; `-e NAME` copies each variable
+ * from the docker client's environment (unset stays unset); docker run forwards SIGTERM and returns
+ * the container's exit code.
+ */
+const API_IMAGE = process.env.API_IMAGE;
+
 function builtServer(): Command {
+  if (API_IMAGE !== undefined && API_IMAGE !== "") {
+    const env = API_VARIABLES.flatMap((name) => ["-e", name]);
+    return { cwd: REPO_ROOT, file: "docker", args: ["run", "--rm", "--network=host", ...env, API_IMAGE] };
+  }
   if (!existsSync(SERVER_SCRIPT)) {
     throw new Error(`${SERVER_SCRIPT} is missing: run npm --prefix app-image run build`);
   }

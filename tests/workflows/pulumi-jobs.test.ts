@@ -14,12 +14,17 @@ const pulumiJobs = allJobs().filter(({ job }) => steps(job).some(runsPulumiOnASt
 /** Index of the first step matching, or -1. */
 const indexOf = (job: Node, matches: (step: Node) => boolean) => steps(job).findIndex(matches);
 
-const installsGkeAuthPlugin = (step: Node) =>
-  actionOf(step) === "google-github-actions/setup-gcloud" &&
-  String(node(step.with).install_components ?? "")
-    .split(",")
-    .map((component) => component.trim())
-    .includes("gke-gcloud-auth-plugin");
+function installsGkeAuthPlugin(step: Node): boolean {
+  const components = node(step.with).install_components;
+  return (
+    actionOf(step) === "google-github-actions/setup-gcloud" &&
+    typeof components === "string" &&
+    components
+      .split(",")
+      .map((component) => component.trim())
+      .includes("gke-gcloud-auth-plugin")
+  );
+}
 
 describe("workflows: jobs that run Pulumi on a stack", () => {
   it("exist (the preview, deploy and drift jobs)", () => {

@@ -72,7 +72,9 @@ export function allJobs(): { file: string; id: string; job: Node }[] {
 /** Whether a step runs Pulumi against a stack: pulumi/actions with a command, or the CLI in `run`. */
 export function runsPulumiOnAStack(step: Node): boolean {
   if (actionOf(step) === "pulumi/actions") return typeof node(step.with).command === "string";
-  return typeof step.run === "string" && /(^|[\s;&|(])pulumi\s+(preview|up|refresh|destroy)\b/m.test(step.run);
+  return (
+    typeof step.run === "string" && /(^|[\s;&|(])pulumi\s+(preview|up|refresh|destroy)\b/m.test(step.run)
+  );
 }
 
 /** Scopes a permissions block grants write on. */
@@ -85,5 +87,7 @@ export function writeScopes(permissions: unknown): string[] {
 
 /** Names of the repository variables (`vars.X`) a text reads. */
 export function variablesRead(text: string): string[] {
-  return [...new Set([...text.matchAll(/\bvars\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((match) => match[1] ?? ""))].sort();
+  return [
+    ...new Set([...text.matchAll(/\bvars\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((match) => match[1] ?? "")),
+  ].sort();
 }
