@@ -23,8 +23,30 @@ export function checkedRepository(repository: string): string {
   return repository;
 }
 
-/** The provider accepts tokens of this repository's workflows only; every other token is refused. */
-export const attributeCondition = (repository: string) => `assertion.repository == '${repository}'`;
+/** The workflow whose jobs deploy (its `up` jobs run in pulumi-up.yml, which it calls). */
+export const DEPLOY_WORKFLOW = ".github/workflows/deploy.yml";
+
+/**
+ * Two pools, because an IAM binding to `principal://…/workloadIdentityPools/<pool>/subject/<sub>`
+ * matches a token of that subject from any provider of the pool: the deploy pool's provider accepts
+ * only deploy.yml on main, so no other workflow (a pull request's, say) can reach a deploy identity
+ * even by declaring the same environment; the preview pool accepts every workflow of the repository.
+ */
+export const FEDERATION = {
+  preview: {
+    poolId: "github-preview",
+    condition: (repository: string) => `assertion.repository == '${repository}'`,
+  },
+  deploy: {
+    poolId: "github-deploy",
+    condition: (repository: string) =>
+      `assertion.repository == '${repository}' && ` +
+      `assertion.workflow_ref == '${repository}/${DEPLOY_WORKFLOW}@refs/heads/main'`,
+  },
+} as const;
+
+/** Every pool's one provider, for GitHub's OIDC tokens. */
+export const PROVIDER_ID = "github-actions";
 
 /** `projects/<number>/locations/global/workloadIdentityPools/<pool>`: the pool's resource name. */
 export const poolName = (projectNumber: string, poolId: string) =>

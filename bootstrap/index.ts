@@ -11,8 +11,9 @@ import { STACKS, type StackName, rawStackConfig } from "../lib/stack-files";
 import {
   ATTRIBUTE_MAPPING,
   DEPLOY_ENVIRONMENTS,
+  FEDERATION,
   GITHUB_OIDC_ISSUER,
-  attributeCondition,
+  PROVIDER_ID,
   checkedRepository,
   environmentMember,
   poolName,
@@ -80,34 +81,44 @@ const secretsKey = new gcp.kms.CryptoKey(
   { protect: true },
 );
 
-const pool = new gcp.iam.WorkloadIdentityPool(
-  "github",
-  { project, workloadIdentityPoolId: "github", displayName: "GitHub Actions" },
-  afterApis,
-);
-const provider = new gcp.iam.WorkloadIdentityPoolProvider("github-actions", {
-  project,
-  workloadIdentityPoolId: pool.workloadIdentityPoolId,
-  workloadIdentityPoolProviderId: "github-actions",
-  displayName: "GitHub Actions",
-  attributeMapping: ATTRIBUTE_MAPPING,
-  attributeCondition: attributeCondition(repository),
-  oidc: { issuerUri: GITHUB_OIDC_ISSUER },
-});
 const projectNumber = gcp.organizations.getProjectOutput({ projectId: project }).number;
-const poolPath = pulumi
-  .all([projectNumber, pool.workloadIdentityPoolId])
-  .apply(([number, id]) => poolName(number, id));
+
+/** A pool with one provider for GitHub's tokens that meet `condition`; returns the pool's resource name. */
+function federation(poolId: string, condition: string) {
+  const pool = new gcp.iam.WorkloadIdentityPool(
+    poolId,
+    { project, workloadIdentityPoolId: poolId, displayName: poolId },
+    afterApis,
+  );
+  const provider = new gcp.iam.WorkloadIdentityPoolProvider(`${poolId}-${PROVIDER_ID}`, {
+    project,
+    workloadIdentityPoolId: pool.workloadIdentityPoolId,
+    workloadIdentityPoolProviderId: PROVIDER_ID,
+    displayName: "GitHub Actions",
+    attributeMapping: ATTRIBUTE_MAPPING,
+    attributeCondition: condition,
+    oidc: { issuerUri: GITHUB_OIDC_ISSUER },
+  });
+  // Built from the project number, not read from the pool's `name`, so the bindings below hold the
+  // full principal in a preview too.
+  const path = pulumi
+    .all([projectNumber, pool.workloadIdentityPoolId])
+    .apply(([number, id]) => poolName(number, id));
+  return { path, provider: pulumi.interpolate`${path}/providers/${provider.workloadIdentityPoolProviderId}` };
+}
+
+const previewFederation = federation(FEDERATION.preview.poolId, FEDERATION.preview.condition(repository));
+const deployFederation = federation(FEDERATION.deploy.poolId, FEDERATION.deploy.condition(repository));
 
 /**
  * A service account that `members` may impersonate through the pool, holding `roles` in `projects`,
- * using the state bucket and the secrets key with `keyRole`.
+ * with `stateRole` on the state bucket and `keyRole` on the secrets key.
  */
 function identity(
   accountId: string,
   description: string,
   members: pulumi.Input<string>,
-  grants: { roles: string[]; projects: string[]; keyRole: string },
+  grants: { roles: string[]; projects: string[]; stateRole: string; keyRole: string },
 ): gcp.serviceaccount.Account {
   const account = new gcp.serviceaccount.Account(accountId, { project, accountId, description }, afterApis);
   const member = account.member;
@@ -125,10 +136,9 @@ function identity(
       });
     }
   }
-  // Every Pulumi operation on a stack, a preview too, takes the stack's lock in the state bucket.
   new gcp.storage.BucketIAMMember(`${accountId}-state`, {
     bucket: stateBucket.name,
-    role: "roles/storage.objectUser",
+    role: grants.stateRole,
     member,
   });
   new gcp.kms.CryptoKeyIAMMember(`${accountId}-secrets`, {
@@ -142,10 +152,13 @@ function identity(
 const preview = identity(
   "pulumi-preview",
   "CI previews and drift checks of every stack (read-only roles)",
-  poolPath.apply((pool) => repositoryMembers(pool, repository)),
+  previewFederation.path.apply((pool) => repositoryMembers(pool, repository)),
   {
     roles: previewRoles(),
     projects: Object.values(stackProjects),
+    // A preview (a refresh-preview too) only reads the state: the DIY backend takes the stack's lock
+    // and writes the state for updates only (pulumi/pulumi pkg/backend/diy/backend.go, Preview vs Update).
+    stateRole: "roles/storage.objectViewer",
     keyRole: "roles/cloudkms.cryptoKeyDecrypter",
   },
 );
@@ -155,10 +168,11 @@ const deploy = Object.fromEntries(
     identity(
       `pulumi-deploy-${stack}`,
       `CI deploys of the ${stack} stack, only from the GitHub environment ${DEPLOY_ENVIRONMENTS[stack]}`,
-      poolPath.apply((pool) => environmentMember(pool, repository, DEPLOY_ENVIRONMENTS[stack])),
+      deployFederation.path.apply((pool) => environmentMember(pool, repository, DEPLOY_ENVIRONMENTS[stack])),
       {
         roles: deployRoles(),
         projects: [stackProjects[stack]],
+        stateRole: "roles/storage.objectUser",
         keyRole: "roles/cloudkms.cryptoKeyEncrypterDecrypter",
       },
     ),
@@ -167,7 +181,8 @@ const deploy = Object.fromEntries(
 
 // The GitHub repository variables (Settings > Secrets and variables > Actions > Variables), named as
 // the workflows read them; tests/bootstrap checks the two lists are equal.
-export const GCP_WORKLOAD_IDENTITY_PROVIDER = pulumi.interpolate`${poolPath}/providers/${provider.workloadIdentityPoolProviderId}`;
+export const GCP_WORKLOAD_IDENTITY_PROVIDER = previewFederation.provider;
+export const GCP_DEPLOY_WORKLOAD_IDENTITY_PROVIDER = deployFederation.provider;
 export const GCP_PREVIEW_SERVICE_ACCOUNT = preview.email;
 export const GCP_DEPLOY_SERVICE_ACCOUNT_DEV = deploy.dev.email;
 export const GCP_DEPLOY_SERVICE_ACCOUNT_PROD = deploy.prod.email;

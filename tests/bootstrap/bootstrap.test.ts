@@ -50,29 +50,41 @@ describe("bootstrap (under mocks)", function () {
     assert.equal(bucket?.protect, true);
   });
 
-  it("the Workload Identity provider trusts GitHub's tokens of this repository only", () => {
-    const [provider, ...others] = ofType("gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider");
-    assert.equal(others.length, 0);
-    assert.equal(provider?.inputs.attributeCondition, `assertion.repository == '${repository}'`);
-    assert.equal(node(provider?.inputs.oidc).issuerUri, "https://token.actions.githubusercontent.com");
-    assert.match(
-      String(plan.outputs.GCP_WORKLOAD_IDENTITY_PROVIDER),
-      /^projects\/\d+\/locations\/global\/workloadIdentityPools\/github\/providers\/github-actions$/,
+  it("the preview pool trusts this repository's tokens; the deploy pool only deploy.yml on main", () => {
+    const conditions = Object.fromEntries(
+      ofType("gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider").map(({ inputs }) => [
+        String(inputs.workloadIdentityPoolId),
+        [inputs.attributeCondition, node(inputs.oidc).issuerUri],
+      ]),
     );
+    const issuer = "https://token.actions.githubusercontent.com";
+    assert.deepEqual(conditions, {
+      "github-preview": [`assertion.repository == '${repository}'`, issuer],
+      "github-deploy": [
+        `assertion.repository == '${repository}' && ` +
+          `assertion.workflow_ref == '${repository}/.github/workflows/deploy.yml@refs/heads/main'`,
+        issuer,
+      ],
+    });
+    const providerPath = (pool: string) =>
+      new RegExp(`^projects/\\d+/locations/global/workloadIdentityPools/${pool}/providers/github-actions$`);
+    assert.match(String(plan.outputs.GCP_WORKLOAD_IDENTITY_PROVIDER), providerPath("github-preview"));
+    assert.match(String(plan.outputs.GCP_DEPLOY_WORKLOAD_IDENTITY_PROVIDER), providerPath("github-deploy"));
   });
 
-  it("each deploy identity can be impersonated only from its stack's GitHub environment", () => {
+  it("each deploy identity can be impersonated only from its stack's GitHub environment, via the deploy pool", () => {
     const federation = ofType("gcp:serviceaccount/iAMMember:IAMMember").map(inputsOf);
     const membersOf = (accountId: string) =>
       federation
         .filter((binding) => String(binding.serviceAccountId).endsWith(`/${email(accountId)}`))
         .map((binding) => [binding.role, binding.member]);
-    const pool = String(plan.outputs.GCP_WORKLOAD_IDENTITY_PROVIDER).replace(/\/providers\/[^/]+$/, "");
+    const poolOf = (output: string) => String(plan.outputs[output]).replace(/\/providers\/[^/]+$/, "");
+    const deployPool = poolOf("GCP_DEPLOY_WORKLOAD_IDENTITY_PROVIDER");
     for (const stack of STACKS) {
       assert.deepEqual(membersOf(`pulumi-deploy-${stack}`), [
         [
           "roles/iam.workloadIdentityUser",
-          `principal://iam.googleapis.com/${pool}/subject/repo:${repository}:environment:${DEPLOY_ENVIRONMENTS[stack]}`,
+          `principal://iam.googleapis.com/${deployPool}/subject/repo:${repository}:environment:${DEPLOY_ENVIRONMENTS[stack]}`,
         ],
       ]);
     }
@@ -80,7 +92,7 @@ describe("bootstrap (under mocks)", function () {
     assert.deepEqual(membersOf("pulumi-preview"), [
       [
         "roles/iam.workloadIdentityUser",
-        `principalSet://iam.googleapis.com/${pool}/attribute.repository/${repository}`,
+        `principalSet://iam.googleapis.com/${poolOf("GCP_WORKLOAD_IDENTITY_PROVIDER")}/attribute.repository/${repository}`,
       ],
     ]);
   });
@@ -110,22 +122,23 @@ describe("bootstrap (under mocks)", function () {
     assert.equal(grants.length, STACKS.length * (deployRoles().length + previewRoles().length));
   });
 
-  it("previews may only decrypt the stacks' secrets; deploys encrypt and decrypt", () => {
-    const keyRoles = Object.fromEntries(
-      ofType("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember").map(({ inputs }) => [
-        String(inputs.member),
-        String(inputs.role),
-      ]),
-    );
-    assert.deepEqual(keyRoles, {
-      [`serviceAccount:${email("pulumi-preview")}`]: "roles/cloudkms.cryptoKeyDecrypter",
+  it("previews only read the state and decrypt the secrets; deploys also write and encrypt", () => {
+    const rolesByMember = (type: string) =>
+      Object.fromEntries(ofType(type).map(({ inputs }) => [String(inputs.member), String(inputs.role)]));
+    const expected = (preview: string, deploy: string) => ({
+      [`serviceAccount:${email("pulumi-preview")}`]: preview,
       ...Object.fromEntries(
-        STACKS.map((stack) => [
-          `serviceAccount:${email(`pulumi-deploy-${stack}`)}`,
-          "roles/cloudkms.cryptoKeyEncrypterDecrypter",
-        ]),
+        STACKS.map((stack) => [`serviceAccount:${email(`pulumi-deploy-${stack}`)}`, deploy]),
       ),
     });
+    assert.deepEqual(
+      rolesByMember("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"),
+      expected("roles/cloudkms.cryptoKeyDecrypter", "roles/cloudkms.cryptoKeyEncrypterDecrypter"),
+    );
+    assert.deepEqual(
+      rolesByMember("gcp:storage/bucketIAMMember:BucketIAMMember"),
+      expected("roles/storage.objectViewer", "roles/storage.objectUser"),
+    );
   });
 
   it("enables requiredApis() in each stack's project before the first deploy", () => {

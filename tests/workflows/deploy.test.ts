@@ -38,10 +38,18 @@ describe("workflows: delivery", () => {
     });
 
     it("previews as the read-only preview identity, applies as the stack's deploy identity", () => {
-      const serviceAccount = (job: Node) =>
-        node(stepsUsing(job, "google-github-actions/auth")[0]?.with).service_account;
-      assert.equal(serviceAccount(preview), "${{ vars.GCP_PREVIEW_SERVICE_ACCOUNT }}");
-      assert.equal(serviceAccount(up), "${{ inputs.service-account }}");
+      const auth = (job: Node) => {
+        const inputs = node(stepsUsing(job, "google-github-actions/auth")[0]?.with);
+        return [inputs.workload_identity_provider, inputs.service_account];
+      };
+      assert.deepEqual(auth(preview), [
+        "${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}",
+        "${{ vars.GCP_PREVIEW_SERVICE_ACCOUNT }}",
+      ]);
+      assert.deepEqual(auth(up), [
+        "${{ vars.GCP_DEPLOY_WORKLOAD_IDENTITY_PROVIDER }}",
+        "${{ inputs.service-account }}",
+      ]);
     });
 
     it("applies only after the preview, inside the environment", () => {
