@@ -57,7 +57,21 @@ export interface Command {
   readonly args: string[];
 }
 
-function builtServer(): Command {
+/**
+ * Set by CI's image job to a built image of app-image/: the API then runs as that container instead
+ * of `node app-image/dist/server.js`, so the same tests check the shipped image. Host network, so it
+ * reaches the PostgreSQL and Redis that the tests start on loopback; `-e NAME` hands the container
+ * each variable the test sets for the API, nothing else of the test run's environment; docker run
+ * forwards SIGTERM and returns the container's exit code.
+ */
+const API_IMAGE = process.env.API_IMAGE;
+
+function builtServer(env: ApiEnv): Command {
+  if (API_IMAGE !== undefined && API_IMAGE !== "") {
+    const variables = Object.keys(env).filter((name) => env[name] !== undefined);
+    const args = ["run", "--rm", "--network=host", ...variables.flatMap((name) => ["-e", name]), API_IMAGE];
+    return { cwd: REPO_ROOT, file: "docker", args };
+  }
   if (!existsSync(SERVER_SCRIPT)) {
     throw new Error(`${SERVER_SCRIPT} is missing: run npm --prefix app-image run build`);
   }
@@ -97,7 +111,8 @@ async function statusOf(url: string): Promise<number | undefined> {
 
 export async function startApi(env: ApiEnv, options: StartApiOptions = {}): Promise<ApiProcess> {
   const port = await freePort();
-  const { child, logs, stderr } = spawnApi({ ...env, PORT: String(port) }, options.command ?? builtServer());
+  const apiEnv = { ...env, PORT: String(port) };
+  const { child, logs, stderr } = spawnApi(apiEnv, options.command ?? builtServer(apiEnv));
   const baseUrl = `http://127.0.0.1:${port}`;
   const exited = exitOf(child);
   const stop = (signal: NodeJS.Signals = "SIGTERM", timeoutMs = 15_000) =>
@@ -131,7 +146,7 @@ export interface ExitedApi extends ExitResult {
 
 /** Runs the API with a configuration that must make it exit; fails if it still runs after `timeoutMs`. */
 export async function runApiUntilExit(env: ApiEnv, timeoutMs = 15_000): Promise<ExitedApi> {
-  const { child, logs, stderr, closed } = spawnApi(env, builtServer());
+  const { child, logs, stderr, closed } = spawnApi(env, builtServer(env));
   const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
   const result = await exitOf(child);
   clearTimeout(timer);

@@ -20,8 +20,15 @@ describe("workflows: actionlint", () => {
     .filter((file) => /\.ya?ml$/.test(file))
     .sort();
 
-  it("finds the CI, preview, preview comment and deploy workflows", () => {
-    assert.deepEqual(files, ["ci.yml", "deploy.yml", "preview-comment.yml", "preview.yml", "pulumi-up.yml"]);
+  it("finds the CI, preview, preview comment, deploy and drift workflows", () => {
+    assert.deepEqual(files, [
+      "ci.yml",
+      "deploy.yml",
+      "drift.yml",
+      "preview-comment.yml",
+      "preview.yml",
+      "pulumi-up.yml",
+    ]);
   });
 
   for (const file of files) {

@@ -1,69 +1,17 @@
 // Security properties of the workflows that actionlint does not check: least-privilege tokens,
-// no credentials for fork code, pinned actions, a comment poster that never runs PR code, and
-// calls of the local reusable workflows that match what those declare.
+// no credentials for fork code, actions pinned to commits, a comment poster that never runs PR
+// code, and calls of the local reusable workflows that match what those declare.
 import { strict as assert } from "node:assert";
-import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 
-import { parse } from "yaml";
-
-const WORKFLOWS_DIR = path.join(__dirname, "..", "..", ".github", "workflows");
-
-type Node = Record<string, unknown>;
-
-function isNode(value: unknown): value is Node {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function node(value: unknown): Node {
-  return isNode(value) ? value : {};
-}
-
-function nodes(value: unknown): Node[] {
-  return Array.isArray(value) ? value.filter(isNode) : [];
-}
-
-interface Workflow {
-  readonly file: string;
-  readonly on: Node;
-  readonly permissions: unknown;
-  readonly jobs: Record<string, Node>;
-}
-
-function loadWorkflow(file: string): Workflow {
-  const document = node(parse(readFileSync(path.join(WORKFLOWS_DIR, file), "utf8")));
-  const trigger = document.on;
-  const on = typeof trigger === "string" ? { [trigger]: null } : node(trigger);
-  const jobs = Object.fromEntries(Object.entries(node(document.jobs)).map(([id, job]) => [id, node(job)]));
-  return { file, on, permissions: document.permissions, jobs };
-}
-
-const workflows = readdirSync(WORKFLOWS_DIR)
-  .filter((file) => /\.ya?ml$/.test(file))
-  .sort()
-  .map(loadWorkflow);
-
-function workflow(file: string): Workflow {
-  const found = workflows.find((candidate) => candidate.file === file);
-  assert.ok(found, `${file} exists`);
-  return found;
-}
-
-function steps(job: Node): Node[] {
-  return nodes(job.steps);
-}
-
-/** Scopes a permissions block grants write on. */
-function writeScopes(permissions: unknown): string[] {
-  if (permissions === "write-all") return ["*"];
-  return Object.entries(node(permissions))
-    .filter(([, level]) => level === "write")
-    .map(([scope]) => scope);
-}
+import { node, steps, workflow, workflows, writeScopes } from "./workflows";
 
 const isForkSafeCondition = (condition: unknown): boolean =>
   typeof condition === "string" &&
   condition.includes("github.event.pull_request.head.repo.full_name == github.repository");
+
+/** `uses:` of an action pinned to a full commit SHA, with the release it is in a comment. */
+const PINNED_ACTION = /^([\w.-]+\/[\w./-]+)@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)$/;
 
 describe("workflows: hardening", () => {
   it("every workflow sets a read-only default token; write scopes are granted per job", () => {
@@ -78,16 +26,49 @@ describe("workflows: hardening", () => {
     }
   });
 
-  it("every action is pinned to a major version or a commit", () => {
+  it("every action is pinned to a full commit SHA, with its version in a comment", () => {
+    for (const { file, text } of workflows) {
+      for (const [index, line] of text.split("\n").entries()) {
+        const uses = /^\s*(?:- )?uses:\s*(.*?)\s*$/.exec(line)?.[1];
+        if (uses === undefined || uses.startsWith("./")) continue;
+        assert.match(uses, PINNED_ACTION, `${file}:${index + 1}`);
+      }
+    }
+  });
+
+  it("each action is pinned to one commit and version across all workflows", () => {
+    const pins = new Map<string, Set<string>>();
+    for (const { text } of workflows) {
+      for (const match of text.matchAll(/uses:\s*([\w.-]+\/[\w./-]+)@(\S+ # \S+)/g)) {
+        const [, action = "", pin = ""] = match;
+        pins.set(action, (pins.get(action) ?? new Set()).add(pin));
+      }
+    }
+    assert.ok(pins.size >= 5, [...pins.keys()].join(", "));
+    for (const [action, versions] of pins)
+      assert.equal(versions.size, 1, `${action}: ${[...versions].join(", ")}`);
+  });
+
+  it("the pin check rejects a tag, a short SHA and a SHA without its version", () => {
+    for (const uses of [
+      "actions/checkout@v7",
+      "actions/checkout@3d3c42e",
+      "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1",
+    ]) {
+      assert.doesNotMatch(uses, PINNED_ACTION, uses);
+    }
+  });
+
+  it("every Node setup reads the Node version from .nvmrc", () => {
     for (const { file, jobs } of workflows) {
       for (const [id, job] of Object.entries(jobs)) {
-        for (const uses of steps(job)
-          .map((step) => step.uses)
-          .filter((u): u is string => typeof u === "string")) {
-          assert.match(
-            uses,
-            /^[\w.-]+\/[\w./-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/,
-            `${file} job ${id}: ${uses}`,
+        for (const step of steps(job).filter((candidate) =>
+          String(candidate.uses).startsWith("actions/setup-node@"),
+        )) {
+          assert.deepEqual(
+            [node(step.with)["node-version-file"], node(step.with)["node-version"]],
+            [".nvmrc", undefined],
+            `${file} job ${id}`,
           );
         }
       }
@@ -98,11 +79,13 @@ describe("workflows: hardening", () => {
     for (const { file, on, jobs } of workflows) {
       for (const [id, job] of Object.entries(jobs)) {
         if (!writeScopes(job.permissions).includes("id-token")) continue;
-        const pushToMainOnly = Object.keys(on).every(
-          (event) => event === "push" || event === "workflow_call",
+        // push (to main, asserted below), the nightly schedule and a manual dispatch run code of
+        // this repository's own branches; workflow_call inherits its caller's event.
+        const ownCodeOnly = Object.keys(on).every((event) =>
+          ["push", "workflow_call", "schedule", "workflow_dispatch"].includes(event),
         );
         assert.ok(
-          pushToMainOnly || isForkSafeCondition(job.if),
+          ownCodeOnly || isForkSafeCondition(job.if),
           `${file} job ${id} has id-token: write but may run for a fork pull request`,
         );
       }
