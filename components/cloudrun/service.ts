@@ -97,7 +97,7 @@ export function resolveCloudRunServiceArgs(
 
 /** The API on Cloud Run (v2, gen2) with its own identity, Secret Manager env and Direct VPC egress. */
 export class CloudRunService extends pulumi.ComponentResource {
-  /** The service's `https://…run.app` URI. */
+  /** The service's `https://…run.app` URI; not public (ingress admits only the edge and the VPC). */
   public readonly url: pulumi.Output<string>;
   public readonly serviceName: pulumi.Output<string>;
   public readonly serviceAccountEmail: pulumi.Output<string>;
@@ -123,7 +123,8 @@ export class CloudRunService extends pulumi.ComponentResource {
       {
         project: args.project,
         location: args.region,
-        ingress: "INGRESS_TRAFFIC_ALL",
+        // Only Cloud Load Balancing (the edge) and the VPC reach it: the edge's Cloud Armor cannot be bypassed.
+        ingress: "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
         deletionProtection: resolved.deletionProtection,
         template: {
           serviceAccount: identity.account.email,

@@ -34,8 +34,6 @@ export interface GkeWorkloadSettings {
   readonly namespace?: string;
   /** preStop sleep while the load balancer stops sending to a terminating pod; default 15 s. */
   readonly preStopSleepSeconds?: number;
-  /** Domain for a Google-managed certificate and HTTPS; default none (HTTP on the static IP only). */
-  readonly domain?: string;
 }
 
 export interface GkeWorkloadArgs extends GkeWorkloadSettings {
@@ -47,7 +45,7 @@ export interface GkeWorkloadArgs extends GkeWorkloadSettings {
   readonly imageRef: pulumi.Input<string>;
   /** The app's secrets (required). */
   readonly secrets: AppSecrets<SecretRef>;
-  /** Enabled APIs the service account and the static IP wait for (iam, compute); default none. */
+  /** Enabled APIs the service account waits for (iam); default none. */
   readonly apis?: readonly pulumi.Resource[];
 }
 
@@ -101,15 +99,15 @@ export interface ResolvedGkeWorkloadSettings {
   readonly terminationGracePeriodSeconds: number;
   /** How long the load balancer lets requests on a removed endpoint finish: as long as the pod serves. */
   readonly connectionDrainingSeconds: number;
-  readonly domain: string | undefined;
   readonly cpu: string;
   readonly memory: string;
 }
 
+/** Port of the ClusterIP Service; the NEG annotation names it. */
+const SERVICE_PORT = 80;
 /** Time between the end of the grace period and SIGKILL left for the process to exit. */
 const EXIT_MARGIN_SECONDS = 5;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DOMAIN = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
 function requireInteger(field: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (!Number.isInteger(value) || value < min || value > max) {
@@ -140,11 +138,6 @@ export function resolveGkeWorkloadArgs(settings: GkeWorkloadSettings): ResolvedG
       `\`namespace\` must be a DNS label (lower-case letters, digits, '-'), got "${namespace}"`,
     );
   }
-  if (settings.domain !== undefined && !DOMAIN.test(settings.domain)) {
-    throw new Error(
-      `\`domain\` must be a lower-case DNS name such as "api.example.com", got "${settings.domain}"`,
-    );
-  }
   parseCpuCores(settings.app.cpu);
   parseMemoryMiB(settings.app.memory);
   const shutdown = shutdownTiming("gke", settings.app.shutdownGraceMs);
@@ -159,17 +152,24 @@ export function resolveGkeWorkloadArgs(settings: GkeWorkloadSettings): ResolvedG
     preStopSleepSeconds,
     terminationGracePeriodSeconds: preStopSleepSeconds + servingAfterPreStop + EXIT_MARGIN_SECONDS,
     connectionDrainingSeconds: preStopSleepSeconds + servingAfterPreStop,
-    domain: settings.domain,
     cpu: settings.app.cpu,
     memory: settings.app.memory,
   };
 }
 
-/** The API on GKE: Deployment + HPA + PDB behind a container-native (NEG) external HTTP(S) load balancer. */
+/**
+ * The API on GKE: Deployment + HPA + PDB, and a Service whose standalone zonal NEGs the edge's
+ * backend service (components/edge) sends traffic to, pod by pod.
+ */
 export class GkeWorkload extends pulumi.ComponentResource {
-  /** `http://<static ip>`, or `https://<domain>` when a domain is given. */
-  public readonly url: pulumi.Output<string>;
-  public readonly ipAddress: pulumi.Output<string>;
+  /** The Service the NEG controller creates the NEGs from; NEG lookups must wait for it. */
+  public readonly service: k8s.core.v1.Service;
+  /** Name of the zonal NEGs (one per zone with nodes). */
+  public readonly negName: string;
+  /** Port of the NEG endpoints: the container's. */
+  public readonly servingPort: number;
+  /** How long the load balancer lets requests on a removed endpoint finish: as long as the pod serves. */
+  public readonly connectionDrainingSeconds: number;
   public readonly namespace: pulumi.Output<string>;
   public readonly serviceAccountEmail: pulumi.Output<string>;
 
@@ -357,27 +357,8 @@ export class GkeWorkload extends pulumi.ComponentResource {
       k8sOpts,
     );
 
-    const backendConfig = new k8s.apiextensions.CustomResource(
-      `${name}-backend`,
-      {
-        apiVersion: "cloud.google.com/v1",
-        kind: "BackendConfig",
-        metadata: { namespace: ns, labels },
-        spec: {
-          healthCheck: {
-            type: "HTTP",
-            requestPath: "/readyz",
-            port: env.containerPort,
-            checkIntervalSec: 5,
-            timeoutSec: 3,
-            healthyThreshold: 1,
-            unhealthyThreshold: 2,
-          },
-          connectionDraining: { drainingTimeoutSec: resolved.connectionDrainingSeconds },
-        },
-      },
-      k8sOpts,
-    );
+    // Standalone NEGs with a fixed name, so the edge's backend service can find them in every zone.
+    const negName = `${name}-neg`;
     const service = new k8s.core.v1.Service(
       `${name}-svc`,
       {
@@ -385,66 +366,26 @@ export class GkeWorkload extends pulumi.ComponentResource {
           namespace: ns,
           labels,
           annotations: {
-            // Container-native load balancing: the LB targets pod IPs through a NEG, not node ports.
-            "cloud.google.com/neg": '{"ingress": true}',
-            "cloud.google.com/backend-config": pulumi.interpolate`{"default": "${backendConfig.metadata.name}"}`,
+            // Container-native load balancing: the edge targets pod IPs through these NEGs, not node ports.
+            "cloud.google.com/neg": JSON.stringify({ exposed_ports: { [SERVICE_PORT]: { name: negName } } }),
           },
         },
         spec: {
           type: "ClusterIP",
           selector: labels,
-          ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }],
+          ports: [{ name: "http", port: SERVICE_PORT, targetPort: "http", protocol: "TCP" }],
         },
       },
       k8sOpts,
     );
 
-    const address = new gcp.compute.GlobalAddress(
-      `${name}-ip`,
-      { project: args.project, addressType: "EXTERNAL", ipVersion: "IPV4" },
-      { parent: this, dependsOn: apis },
-    );
-    const certificate =
-      resolved.domain === undefined
-        ? undefined
-        : new k8s.apiextensions.CustomResource(
-            `${name}-cert`,
-            {
-              apiVersion: "networking.gke.io/v1",
-              kind: "ManagedCertificate",
-              metadata: { namespace: ns, labels },
-              spec: { domains: [resolved.domain] },
-            },
-            k8sOpts,
-          );
-    new k8s.networking.v1.Ingress(
-      `${name}-ingress`,
-      {
-        metadata: {
-          namespace: ns,
-          labels,
-          annotations: {
-            "kubernetes.io/ingress.class": "gce",
-            "kubernetes.io/ingress.global-static-ip-name": address.name,
-            ...(certificate ? { "networking.gke.io/managed-certificates": certificate.metadata.name } : {}),
-          },
-        },
-        spec: { defaultBackend: { service: { name: service.metadata.name, port: { number: 80 } } } },
-      },
-      // A new external load balancer takes several minutes to program.
-      { ...k8sOpts, customTimeouts: { create: "20m" } },
-    );
-
-    this.ipAddress = address.address;
-    this.url =
-      resolved.domain === undefined
-        ? pulumi.interpolate`http://${address.address}`
-        : pulumi.output(`https://${resolved.domain}`);
+    this.service = service;
+    this.negName = negName;
+    this.servingPort = env.containerPort;
+    this.connectionDrainingSeconds = resolved.connectionDrainingSeconds;
     this.namespace = ns;
     this.serviceAccountEmail = identity.account.email;
     this.registerOutputs({
-      url: this.url,
-      ipAddress: this.ipAddress,
       namespace: this.namespace,
       serviceAccountEmail: this.serviceAccountEmail,
     });

@@ -1,7 +1,14 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
-import { apiSignals, dashboardJson, DATA_TIER_METRICS, MINUTE, MS_PER_LATENCY_UNIT } from "./signals";
+import {
+  apiSignals,
+  dashboardJson,
+  DATA_TIER_METRICS,
+  edgeSignals,
+  MINUTE,
+  MS_PER_EDGE_LATENCY_UNIT,
+} from "./signals";
 
 /** What the API runs on, and the name its metrics are scoped by (Cloud Run service, GKE namespace). */
 export type ObservedWorkload =
@@ -35,10 +42,12 @@ export interface ObservabilitySettings {
 export interface ObservabilityArgs extends ObservabilitySettings {
   /** GCP project id (required). */
   readonly project: string;
-  /** The API's platform and metric scope (required). */
-  readonly workload: ObservedWorkload;
-  /** The API's public URL; the uptime check probes `/healthz` on its host (required). */
+  /** Each platform the API runs on and its metric scope, charted per platform (required, at least one). */
+  readonly workloads: readonly ObservedWorkload[];
+  /** The edge's URL; the uptime check probes `/healthz` on its host (required). */
   readonly url: pulumi.Input<string>;
+  /** The edge's URL map: alerts and SLOs read the load balancer's metrics, whatever the platform (required). */
+  readonly urlMapName: pulumi.Input<string>;
   /** Enabled APIs the resources wait for (monitoring); default none. */
   readonly apis?: readonly pulumi.Resource[];
 }
@@ -141,19 +150,24 @@ export class Observability extends pulumi.ComponentResource {
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gcp-async-api:gcp:Observability", name, {}, opts);
     const resolved = resolveObservabilityArgs(args);
-    const { platform } = args.workload;
     const childOpts = { parent: this, dependsOn: [...(args.apis ?? [])] };
     const project = args.project;
-    const scope = args.workload.platform === "cloudrun" ? args.workload.serviceName : args.workload.namespace;
-    const api = pulumi.output(scope).apply((value) => apiSignals(platform, value));
+    const platforms = pulumi.all(
+      args.workloads.map((workload) =>
+        pulumi
+          .output(workload.platform === "cloudrun" ? workload.serviceName : workload.namespace)
+          .apply((scope) => apiSignals(workload.platform, scope)),
+      ),
+    );
+    const api = pulumi.output(args.urlMapName).apply(edgeSignals);
 
     const dashboard = new gcp.monitoring.Dashboard(
       `${name}-dashboard`,
       {
         project,
-        dashboardJson: api.apply((signals) =>
-          JSON.stringify(dashboardJson(`${name} (${platform})`, signals, resolved)),
-        ),
+        dashboardJson: pulumi
+          .all([api, platforms])
+          .apply(([edge, perPlatform]) => JSON.stringify(dashboardJson(name, edge, perPlatform, resolved))),
       },
       childOpts,
     );
@@ -204,7 +218,7 @@ export class Observability extends pulumi.ComponentResource {
         filter: api.latency,
         aligner: "ALIGN_DELTA",
         reducer: "REDUCE_PERCENTILE_99",
-        threshold: resolved.p99LatencyMs / MS_PER_LATENCY_UNIT[platform],
+        threshold: resolved.p99LatencyMs / MS_PER_EDGE_LATENCY_UNIT,
         duration: fiveMinutes,
       },
       "replica-lag": {
@@ -265,7 +279,8 @@ export class Observability extends pulumi.ComponentResource {
 
     const service = new gcp.monitoring.CustomService(
       `${name}-service`,
-      { project, serviceId: `${name}-${platform}`, displayName: `${name} API (${platform})` },
+      // One service whatever the platform: SLO history survives a move between platforms.
+      { project, serviceId: `${name}-api`, displayName: `${name} API (edge)` },
       childOpts,
     );
     new gcp.monitoring.Slo(
@@ -294,8 +309,8 @@ export class Observability extends pulumi.ComponentResource {
         rollingPeriodDays: 28,
         requestBasedSli: {
           distributionCut: {
-            distributionFilter: api.sloLatency,
-            range: { max: resolved.latencyThresholdMs / MS_PER_LATENCY_UNIT[platform] },
+            distributionFilter: api.latency,
+            range: { max: resolved.latencyThresholdMs / MS_PER_EDGE_LATENCY_UNIT },
           },
         },
       },
