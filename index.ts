@@ -207,14 +207,14 @@ function deployOnCloudRun(): DeployedApi {
 }
 
 const deploy: Record<ServingPlatform, () => DeployedApi> = { gke: deployOnGke, cloudrun: deployOnCloudRun };
-const apis = trafficShares(cfg).map(({ platform, weight }) => ({ ...deploy[platform](), weight }));
+const deployed = trafficShares(cfg).map(({ platform, weight }) => ({ ...deploy[platform](), weight }));
 const edge = new Edge(
   "items-edge",
   {
     project,
     domain: cfg.edge.domain,
     minTlsVersion: cfg.edge.minTlsVersion,
-    backends: apis.map(({ backendService, weight }) => ({ backendService, weight })),
+    backends: deployed.map(({ backendService, weight }) => ({ backendService, weight })),
     apis: [network.apis.compute],
   },
   withGcp,
@@ -225,7 +225,7 @@ new Observability(
   "items-obs",
   {
     project,
-    workloads: apis.map((api) => api.workload),
+    workloads: deployed.map((api) => api.workload),
     url: edge.url,
     urlMapName: edge.urlMapName,
     databaseMaxConnections: cfg.database.maxConnections,
