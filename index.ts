@@ -157,6 +157,7 @@ function deployOnGke(): DeployedApi {
     {
       ...backendSettings,
       network: network.networkId,
+      nodeServiceAccount: cluster.nodeServiceAccountEmail,
       cluster: { name: cluster.name, location: cluster.location },
       service: workload.service,
       negName: workload.negName,

@@ -13,6 +13,8 @@ export interface GkeEdgeBackendArgs {
   readonly project: string;
   /** VPC network of the cluster, for the firewall rule (required). */
   readonly network: pulumi.Input<string>;
+  /** Service account of the cluster's nodes: the firewall rule opens the container port on them only (required). */
+  readonly nodeServiceAccount: pulumi.Input<string>;
   /** Name and location of the cluster, to find the zones its nodes (and so its NEGs) are in (required). */
   readonly cluster: { readonly name: pulumi.Input<string>; readonly location: pulumi.Input<string> };
   /** The Service whose annotation makes the NEG controller create the NEGs; the lookup waits for it (required). */
@@ -57,6 +59,7 @@ export class GkeEdgeBackend extends pulumi.ComponentResource {
         direction: "INGRESS",
         description: "Google health checks and load-balancer proxies to the API pods (NEG endpoints)",
         sourceRanges: [...GOOGLE_LOAD_BALANCER_RANGES],
+        targetServiceAccounts: [args.nodeServiceAccount],
         allows: [{ protocol: "tcp", ports: [String(args.containerPort)] }],
       },
       childOpts,

@@ -269,11 +269,15 @@ for (const stack of STACKS) {
         httpHealthCheck: { portSpecification: "USE_SERVING_PORT", requestPath: "/readyz" },
       });
       plan.expectDependsOn(backend, [health]);
-      plan.expectInputs(E.firewall, "items-edge-gke-allow-lb", {
+      const nodes = plan.find("gcp:serviceaccount/account:Account", "items-gke-nodes");
+      const firewall = plan.expectInputs(E.firewall, "items-edge-gke-allow-lb", {
         direction: "INGRESS",
         sourceRanges: [...GOOGLE_LOAD_BALANCER_RANGES],
         allows: [{ protocol: "tcp", ports: ["8080"] }],
+        // Only the cluster's nodes, not every VM of the network.
+        targetServiceAccounts: [`items-gke-nodes@${cfg.gcp.project}.iam.gserviceaccount.com`],
       });
+      plan.expectDependsOn(firewall, [nodes]);
     });
 
     it("reaches Cloud Run through a serverless NEG, and Cloud Run admits only the load balancer", () => {
