@@ -177,11 +177,6 @@ const gkeSchema = structured({
   ),
   /** Seconds a terminating pod keeps serving while the load balancer stops sending to it. */
   preStopSleepSeconds: integer(1, 60).default(15),
-  /** Domain for a Google-managed certificate and HTTPS; none serves HTTP on the static IP. */
-  domain: matching(
-    /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
-    'must be a lower-case DNS name such as "api.example.com"',
-  ).optional(),
 });
 
 const cloudrunSchema = structured({
@@ -216,11 +211,76 @@ const observabilitySchema = structured({
   replicaLagSeconds: integer(1).default(30),
   connectionsRatio: fraction().default(0.8),
   redisMemoryRatio: fraction().default(0.8),
-  /**
-   * The API has run on GKE and Managed Prometheus holds its metrics. The SLO API refuses a filter on
-   * a metric type it has no sample of yet, so the GKE SLOs are created only once this is true.
-   */
-  appMetricsExported: boolean().default(false),
+});
+
+// ---- Edge tier (the load balancer in front of both platforms) ----
+
+const DNS_NAME = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+/** Windows Cloud Armor accepts for a rate-limit threshold, in seconds. */
+export const RATE_LIMIT_INTERVALS = [
+  10, 30, 60, 120, 180, 240, 300, 600, 900, 1200, 1800, 2700, 3600,
+] as const;
+
+function ratio() {
+  const text = "must be a number from 0 to 1";
+  return z.preprocess(decodeDecimal, z.number(rule(text)).min(0, rule(text)).max(1, rule(text)));
+}
+
+const edgeRuleSchema = z
+  .strictObject(
+    {
+      action: oneOf(["allow", "deny"]),
+      srcIpRanges: z
+        .array(cidr(), rule("must be a list of IPv4 CIDRs"))
+        .min(1, rule("must not be empty"))
+        .optional(),
+      expression: z
+        .string(rule("must be a Cloud Armor expression"))
+        .min(1, rule("must not be empty"))
+        .optional(),
+      description: z.string(rule("must be text")).optional(),
+    },
+    rule("must be an object with action and srcIpRanges or expression"),
+  )
+  .refine((value) => (value.srcIpRanges === undefined) !== (value.expression === undefined), {
+    message: "must set exactly one of srcIpRanges and expression",
+  });
+
+const edgeSchema = structured({
+  domain: matching(DNS_NAME, 'must be a lower-case DNS name such as "api.example.com"').optional(),
+  weights: z
+    .strictObject(
+      { gke: integer(0, 100), cloudrun: integer(0, 100) },
+      rule("must be an object with gke and cloudrun percentages"),
+    )
+    .optional(),
+  minTlsVersion: oneOf(["TLS_1_2", "TLS_1_3"]).default("TLS_1_2"),
+  rateLimit: z
+    .strictObject(
+      {
+        requests: integer(1).default(6000),
+        intervalSec: z
+          .number(rule(`must be one of ${RATE_LIMIT_INTERVALS.join(", ")}`))
+          .refine((value) => (RATE_LIMIT_INTERVALS as readonly number[]).includes(value), {
+            message: `must be one of ${RATE_LIMIT_INTERVALS.join(", ")}`,
+          })
+          .default(60),
+      },
+      rule("must be an object with requests and intervalSec"),
+    )
+    .prefault({}),
+  wafRules: z
+    .array(
+      matching(
+        /^[a-z0-9]+-v\d+-(stable|canary)$/,
+        'must be a preconfigured WAF rule set such as "sqli-v33-stable"',
+      ),
+      rule("must be a list of preconfigured WAF rule sets"),
+    )
+    .default([]),
+  rules: z.array(edgeRuleSchema, rule("must be a list of rules")).default([]),
+  logSampleRate: ratio().default(1),
 });
 
 const stackConfigSchema = z
@@ -229,7 +289,7 @@ const stackConfigSchema = z
       project: matching(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a GCP project id"),
       region: matching(/^[a-z]+-[a-z]+\d+$/, 'must be a GCP region such as "europe-west1"'),
     }),
-    platform: oneOf(["gke", "cloudrun"]),
+    platform: oneOf(["gke", "cloudrun", "both"]),
     targetConcurrentRequests: scalar(integer(1)).default(50000),
     deletionProtection: scalar(boolean()).default(true),
     network: networkSchema,
@@ -239,6 +299,7 @@ const stackConfigSchema = z
     gke: gkeSchema,
     cloudrun: cloudrunSchema,
     observability: observabilitySchema,
+    edge: edgeSchema,
   })
   // Cross-field rules judge only values that passed their own rules, so they can rely on them.
   .superRefine(
@@ -283,14 +344,15 @@ const stackConfigSchema = z
       }
 
       const target = cfg.targetConcurrentRequests;
-      if (cfg.platform === "gke" && gke.maxReplicas * app.maxInFlight < target) {
+      // Under `both` either platform may be weighted to take all traffic, so each must hold the target.
+      if (cfg.platform !== "cloudrun" && gke.maxReplicas * app.maxInFlight < target) {
         fail(
           ["gke", "maxReplicas"],
           `must be >= ${Math.ceil(target / app.maxInFlight)} so that gke.maxReplicas x app.maxInFlight ` +
             `(${gke.maxReplicas} x ${app.maxInFlight}) covers targetConcurrentRequests (${target})`,
         );
       }
-      if (cfg.platform === "cloudrun" && cloudrun.maxInstances * cloudrun.concurrency < target) {
+      if (cfg.platform !== "gke" && cloudrun.maxInstances * cloudrun.concurrency < target) {
         fail(
           ["cloudrun", "maxInstances"],
           `must be >= ${Math.ceil(target / cloudrun.concurrency)} so that cloudrun.maxInstances x cloudrun.concurrency ` +
@@ -316,6 +378,20 @@ const stackConfigSchema = z
           );
         }
       }
+
+      const { weights } = cfg.edge;
+      if (cfg.platform === "both" && weights === undefined) {
+        fail(["edge", "weights"], "is required when platform is both, e.g. { gke: 100, cloudrun: 0 }");
+      }
+      if (cfg.platform !== "both" && weights !== undefined) {
+        fail(
+          ["edge", "weights"],
+          `must be unset when platform is ${cfg.platform} (it alone takes all traffic)`,
+        );
+      }
+      if (weights !== undefined && weights.gke + weights.cloudrun !== 100) {
+        fail(["edge", "weights"], `must add up to 100 (gke ${weights.gke} + cloudrun ${weights.cloudrun})`);
+      }
     },
     { when: (payload) => payload.issues.length === 0 },
   )
@@ -324,6 +400,26 @@ const stackConfigSchema = z
 
 export type StackConfig = z.output<typeof stackConfigSchema>;
 export type Platform = StackConfig["platform"];
+/** A platform the API actually runs on; `both` deploys each of them. */
+export type ServingPlatform = Exclude<Platform, "both">;
+
+/** A platform the edge sends a share of the traffic to, in percent. */
+export interface PlatformShare {
+  readonly platform: ServingPlatform;
+  readonly weight: number;
+}
+
+/** The platforms to deploy and the edge's weight for each: one at 100, or both with `edge.weights`. */
+export function trafficShares(cfg: Pick<StackConfig, "platform" | "edge">): readonly PlatformShare[] {
+  if (cfg.platform !== "both") return [{ platform: cfg.platform, weight: 100 }];
+  const { weights } = cfg.edge;
+  if (weights === undefined)
+    throw new StackConfigError(configKey(["edge", "weights"]), "is required when platform is both");
+  return [
+    { platform: "gke", weight: weights.gke },
+    { platform: "cloudrun", weight: weights.cloudrun },
+  ];
+}
 
 /** Full config key (`gcp:region`, `gcp-async-api:database.tier`) of a path in the schema. */
 function configKey(path: readonly PropertyKey[]): string {

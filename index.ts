@@ -1,11 +1,16 @@
 // The stack: typed config first, then the data tier (identical for both platforms), then the API on
-// GKE or Cloud Run. Composition only; every resource lives in a component under components/.
+// GKE, Cloud Run or both, behind the edge (the load balancer, identical whatever the platform).
+// Composition only; every resource lives in a component under components/.
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
 import { Cache } from "./components/data/cache";
+import { CloudRunEdgeBackend } from "./components/edge/cloud-run-backend";
 import { CloudRunService } from "./components/cloudrun/service";
 import { Database } from "./components/data/database";
+import { Edge } from "./components/edge/edge";
+import { EdgeSecurityPolicy } from "./components/edge/security-policy";
+import { GkeEdgeBackend } from "./components/edge/gke-backend";
 import { GkeCluster } from "./components/gke/cluster";
 import { GkeWorkload } from "./components/gke/workload";
 import { Image } from "./components/image/image";
@@ -13,7 +18,7 @@ import { stackLabels } from "./lib/labels";
 import { MetricsAdapter } from "./components/gke/metrics-adapter";
 import { Network } from "./components/data/network";
 import { Observability, type ObservedWorkload } from "./components/observability/observability";
-import { loadStackConfig, PROJECT_NAME } from "./config";
+import { loadStackConfig, PROJECT_NAME, trafficShares, type ServingPlatform } from "./config";
 
 const cfg = loadStackConfig();
 const { project, region } = cfg.gcp;
@@ -72,9 +77,28 @@ const secrets = {
   redisCaCert: cache.caCert,
 };
 
-/** The API's public URL and what its metrics are scoped by. */
+// The edge's Cloud Armor policy: platform-independent, attached to every backend service.
+const edgeSecurity = new EdgeSecurityPolicy(
+  "items-edge-armor",
+  {
+    project,
+    rateLimit: cfg.edge.rateLimit,
+    wafRules: cfg.edge.wafRules,
+    rules: cfg.edge.rules,
+    apis: [network.apis.compute],
+  },
+  withGcp,
+);
+const backendSettings = {
+  project,
+  securityPolicy: edgeSecurity.policyId,
+  logSampleRate: cfg.edge.logSampleRate,
+  apis: [network.apis.compute],
+};
+
+/** One platform the API runs on: the edge's backend service for it and what its metrics are scoped by. */
 interface DeployedApi {
-  readonly url: pulumi.Output<string>;
+  readonly backendService: pulumi.Output<string>;
   readonly workload: ObservedWorkload;
 }
 
@@ -120,7 +144,27 @@ function deployOnGke(): DeployedApi {
       withGcp,
     );
   }
-  return { url: workload.url, workload: { platform: "gke", namespace: workload.namespace } };
+  const backend = new GkeEdgeBackend(
+    "items-edge-gke",
+    {
+      ...backendSettings,
+      network: network.networkId,
+      nodeServiceAccount: cluster.nodeServiceAccountEmail,
+      cluster: { name: cluster.name, location: cluster.location },
+      service: workload.service,
+      negName: workload.negName,
+      containerPort: workload.servingPort,
+      healthPath: "/readyz",
+      connectionDrainingSeconds: workload.connectionDrainingSeconds,
+      // The HPA's per-pod request target, so the balancer's idea of a full pod matches the autoscaler's.
+      maxRatePerEndpoint: cfg.gke.targetRpsPerPod,
+    },
+    withGcp,
+  );
+  return {
+    backendService: backend.backendService,
+    workload: { platform: "gke", namespace: workload.namespace },
+  };
 }
 
 function deployOnCloudRun(): DeployedApi {
@@ -140,17 +184,39 @@ function deployOnCloudRun(): DeployedApi {
     },
     withGcp,
   );
-  return { url: service.url, workload: { platform: "cloudrun", serviceName: service.serviceName } };
+  const backend = new CloudRunEdgeBackend(
+    "items-edge-cloudrun",
+    { ...backendSettings, region, serviceName: service.serviceName },
+    withGcp,
+  );
+  return {
+    backendService: backend.backendService,
+    workload: { platform: "cloudrun", serviceName: service.serviceName },
+  };
 }
 
+const deploy: Record<ServingPlatform, () => DeployedApi> = { gke: deployOnGke, cloudrun: deployOnCloudRun };
+const deployed = trafficShares(cfg).map(({ platform, weight }) => ({ ...deploy[platform](), weight }));
+const edge = new Edge(
+  "items-edge",
+  {
+    project,
+    domain: cfg.edge.domain,
+    minTlsVersion: cfg.edge.minTlsVersion,
+    backends: deployed.map(({ backendService, weight }) => ({ backendService, weight })),
+    apis: [network.apis.compute],
+  },
+  withGcp,
+);
+
 export const platform = cfg.platform;
-const api = cfg.platform === "gke" ? deployOnGke() : deployOnCloudRun();
 new Observability(
   "items-obs",
   {
     project,
-    workload: api.workload,
-    url: api.url,
+    workloads: deployed.map((api) => api.workload),
+    url: edge.url,
+    urlMapName: edge.urlMapName,
     settings: cfg.observability,
     databaseMaxConnections: cfg.database.maxConnections,
     apis: [network.apis.monitoring],
@@ -158,7 +224,9 @@ new Observability(
   withGcp,
 );
 
-export const url = api.url;
+export const url = edge.url;
+export const edgeIp = edge.ipAddress;
+export const edgeNote = edge.note;
 export const databaseConnectionName = database.connectionName;
 export const databasePrivateIp = database.privateIp;
 export const databaseReplicaPrivateIps = database.replicaPrivateIps;

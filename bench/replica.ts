@@ -3,7 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { apiEnvironment } from "../components/workload/api-environment";
-import type { StackConfig } from "../config";
+import { trafficShares, type StackConfig } from "../config";
 import type { PostgresPair } from "../local/postgres";
 import type { RedisServer } from "../local/redis";
 import { REPO_ROOT } from "../lib/stack-files";
@@ -18,7 +18,8 @@ export function buildApi(log: (line: string) => void): void {
 /** The stack's replica environment (PORT aside: the harness picks a free one) against local servers. */
 export function replicaEnv(stack: StackConfig, pg: PostgresPair, redis: RedisServer): Record<string, string> {
   const { plain } = apiEnvironment({
-    platform: stack.platform,
+    // Under `both`, the platform taking the larger share of traffic.
+    platform: [...trafficShares(stack)].sort((a, b) => b.weight - a.weight)[0].platform,
     project: stack.gcp.project,
     app: stack.app,
     secrets: { databaseUrl: "", databaseReplicaUrl: "", redisUrl: "", redisCaCert: "" },

@@ -68,6 +68,11 @@ const computedOutputsByType: Record<string, ComputedOutputs> = {
     const address = str(inputs.address, internal ? `10.${octets(id)[0]}.0.0` : publicIp(id));
     return { id, name, address, selfLink: `https://www.googleapis.com/compute/v1/${id}` };
   },
+  "gcp:compute/uRLMap:URLMap": (inputs, logical, context) => {
+    const { name, project } = gcpNames(inputs, logical, context);
+    const id = `projects/${project}/global/urlMaps/${name}`;
+    return { id, name, selfLink: `https://www.googleapis.com/compute/v1/${id}` };
+  },
   "gcp:servicenetworking/connection:Connection": (inputs) => ({
     id: `${str(inputs.network, "network")}:${str(inputs.service, "servicenetworking.googleapis.com")}`,
     peering: "servicenetworking-googleapis-com",
@@ -222,6 +227,24 @@ const invokeAnswers: Record<string, InvokeAnswer> = {
       releaseChannelDefaultVersion: byChannel,
       releaseChannelLatestVersion: byChannel,
     };
+  },
+  // The edge (components/edge): the GKE cluster's node zones, and the zonal NEGs the NEG controller makes.
+  "gcp:container/getCluster:getCluster": (inputs, context) => {
+    const location = str(inputs.location, context.region);
+    const zonal = /-[a-z]$/.test(location);
+    const name = str(inputs.name, "cluster");
+    return {
+      id: `projects/${context.project}/locations/${location}/clusters/${name}`,
+      name,
+      location,
+      nodeLocations: zonal ? [location] : ["b", "c", "d"].map((zone) => `${location}-${zone}`),
+    };
+  },
+  "gcp:compute/getNetworkEndpointGroup:getNetworkEndpointGroup": (inputs, context) => {
+    const project = str(inputs.project, context.project);
+    const zone = str(inputs.zone, `${context.region}-b`);
+    const id = `projects/${project}/zones/${zone}/networkEndpointGroups/${str(inputs.name, "neg")}`;
+    return { id, name: inputs.name, zone, project, selfLink: `https://www.googleapis.com/compute/v1/${id}` };
   },
   "gcp:compute/getZones:getZones": (inputs, context) => {
     const region = str(inputs.region, context.region);

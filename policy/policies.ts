@@ -366,6 +366,8 @@ export const LABELLABLE_TYPES: Readonly<Record<string, { readonly providerDefaul
   "gcp:secretmanager/secret:Secret": { providerDefaultLabels: true },
   "gcp:artifactregistry/repository:Repository": { providerDefaultLabels: true },
   "gcp:compute/globalAddress:GlobalAddress": { providerDefaultLabels: true },
+  "gcp:compute/globalForwardingRule:GlobalForwardingRule": { providerDefaultLabels: true },
+  "gcp:compute/securityPolicy:SecurityPolicy": { providerDefaultLabels: true },
 };
 
 const LABEL_FIELDS = ["labels", "resourceLabels", "effectiveLabels", "pulumiLabels", "settings.userLabels"];
@@ -565,3 +567,84 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
   resourcesLabelled,
   capacityCoversTarget,
 ];
+
+// ---------------------------------------------------------------------------------------------
+// Edge (components/edge): the load balancer in front of both platforms. Appended to `policies`.
+// ---------------------------------------------------------------------------------------------
+
+export const EDGE_TYPES = {
+  backendService: "gcp:compute/backendService:BackendService",
+  urlMap: "gcp:compute/uRLMap:URLMap",
+  targetHttpProxy: "gcp:compute/targetHttpProxy:TargetHttpProxy",
+  targetHttpsProxy: "gcp:compute/targetHttpsProxy:TargetHttpsProxy",
+} as const;
+
+/** Schemes of backend services that face the internet through an external Application Load Balancer. */
+const EXTERNAL_SCHEMES = ["EXTERNAL", "EXTERNAL_MANAGED"];
+
+export const prodEdgeSecurityPolicy = resourcePolicy(
+  "prod-edge-security-policy",
+  `In the ${PROTECTED_STACKS.join(", ")} stack, every external backend service carries a Cloud Armor security policy.`,
+  [EDGE_TYPES.backendService],
+  (props, args, report) => {
+    const { stack } = urnStackAndProject(args.urn);
+    if (!PROTECTED_STACKS.includes(stack) || !EXTERNAL_SCHEMES.includes(String(props.loadBalancingScheme))) {
+      return;
+    }
+    if (!isNonEmptyString(props.securityPolicy)) {
+      report(
+        `Backend service "${args.name}" in stack "${stack}" has securityPolicy ${show(props.securityPolicy)}: ` +
+          "attach the edge's Cloud Armor policy (components/edge/security-policy.ts) so rate limits and WAF rules apply.",
+      );
+    }
+  },
+);
+
+/** A URL map that answers every request with a redirect to HTTPS and routes nothing to a backend. */
+function redirectsOnlyToHttps(urlMap: Props): boolean {
+  return (
+    valueAt(urlMap, "defaultUrlRedirect.httpsRedirect") === true &&
+    urlMap.defaultService === undefined &&
+    urlMap.defaultRouteAction === undefined &&
+    listAt(urlMap, "pathMatchers").length === 0
+  );
+}
+
+const hasCertificate = (proxy: Props): boolean =>
+  listAt(proxy, "sslCertificates").length > 0 ||
+  listAt(proxy, "certificateManagerCertificates").length > 0 ||
+  isNonEmptyString(proxy.certificateMap);
+
+export const prodEdgeHttpsOnly: StackValidationPolicy = {
+  name: "prod-edge-https-only",
+  description:
+    `In the ${PROTECTED_STACKS.join(", ")} stack the API is served over HTTPS (a domain with a certificate), ` +
+    "and plain HTTP only redirects to it.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, report) => {
+    const [first] = args.resources;
+    if (first === undefined || !PROTECTED_STACKS.includes(urnStackAndProject(first.urn).stack)) {
+      return;
+    }
+    const httpsProxies = args.resources.filter((r) => r.type === EDGE_TYPES.targetHttpsProxy);
+    if (!httpsProxies.some((proxy) => hasCertificate(proxy.props))) {
+      report(
+        "No HTTPS proxy with a certificate: set the stack's edge.domain so the edge serves HTTPS with a " +
+          "Google-managed certificate (without it the API is plain HTTP on a bare IP).",
+      );
+    }
+    for (const proxy of args.resources.filter((r) => r.type === EDGE_TYPES.targetHttpProxy)) {
+      const urlMaps = proxy.dependencies.filter((dependency) => dependency.type === EDGE_TYPES.urlMap);
+      if (urlMaps.length === 0 || !urlMaps.every((urlMap) => redirectsOnlyToHttps(urlMap.props))) {
+        report(
+          `HTTP proxy "${proxy.name}" serves requests over plain HTTP: its URL map must only redirect to HTTPS ` +
+            "(defaultUrlRedirect.httpsRedirect, no backend).",
+          proxy.urn,
+        );
+      }
+    }
+  },
+};
+
+export const EDGE_POLICIES = [prodEdgeSecurityPolicy, prodEdgeHttpsOnly];
+policies.push(...EDGE_POLICIES);

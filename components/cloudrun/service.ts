@@ -42,7 +42,7 @@ const STARTUP_PROBE_PERIOD_SECONDS = 2;
 
 /** The API on Cloud Run (v2, gen2) with its own identity, Secret Manager env and Direct VPC egress. */
 export class CloudRunService extends pulumi.ComponentResource {
-  /** The service's `https://…run.app` URI. */
+  /** The service's `https://…run.app` URI; not public (ingress admits only the edge and the VPC). */
   public readonly url: pulumi.Output<string>;
   public readonly serviceName: pulumi.Output<string>;
   public readonly serviceAccountEmail: pulumi.Output<string>;
@@ -68,7 +68,8 @@ export class CloudRunService extends pulumi.ComponentResource {
       {
         project: args.project,
         location: args.region,
-        ingress: "INGRESS_TRAFFIC_ALL",
+        // Only Cloud Load Balancing (the edge) and the VPC reach it: the edge's Cloud Armor cannot be bypassed.
+        ingress: "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
         // A public service skips the invoker check instead of granting run.invoker to allUsers, which
         // the domain-restricted-sharing policy of organisations created since 2024 refuses.
         invokerIamDisabled: settings.publicInvoker,

@@ -24,7 +24,6 @@ export type GkeWorkloadSettings = Pick<
   | "targetRpsPerPod"
   | "namespace"
   | "preStopSleepSeconds"
-  | "domain"
 >;
 
 export interface GkeWorkloadArgs {
@@ -32,7 +31,7 @@ export interface GkeWorkloadArgs {
   readonly project: string;
   /** The stack's `app` settings (resources and the API's environment). */
   readonly app: AppSettings;
-  /** Replicas, autoscaling, rollout, namespace, shutdown and domain. */
+  /** Replicas, autoscaling, rollout, namespace and shutdown. */
   readonly settings: GkeWorkloadSettings;
   /** Kubernetes provider of the cluster (GkeCluster.provider). */
   readonly provider: k8s.Provider;
@@ -42,7 +41,7 @@ export interface GkeWorkloadArgs {
   readonly imageRef: pulumi.Input<string>;
   /** The app's secrets. */
   readonly secrets: AppSecrets<SecretRef>;
-  /** Enabled APIs the service account and the static IP wait for (iam, compute). */
+  /** Enabled APIs the service account waits for (iam). */
   readonly apis: readonly pulumi.Resource[];
 }
 
@@ -94,6 +93,9 @@ export interface ShutdownSeconds {
   readonly connectionDrainingSeconds: number;
 }
 
+/** Port of the ClusterIP Service; the NEG annotation names it. */
+const SERVICE_PORT = 80;
+
 /** The pod's grace period and the load balancer's draining time, from preStop and the app's shutdown. */
 export function shutdownSeconds(preStopSleepSeconds: number, app: AppSettings): ShutdownSeconds {
   const shutdown = shutdownTiming("gke", app.shutdownGraceMs);
@@ -103,11 +105,20 @@ export function shutdownSeconds(preStopSleepSeconds: number, app: AppSettings): 
     connectionDrainingSeconds: preStopSleepSeconds + servingAfterPreStop,
   };
 }
-/** The API on GKE: Deployment + HPA + PDB behind a container-native (NEG) external HTTP(S) load balancer. */
+
+/**
+ * The API on GKE: Deployment + HPA + PDB, and a Service whose standalone zonal NEGs the edge's
+ * backend service (components/edge) sends traffic to, pod by pod.
+ */
 export class GkeWorkload extends pulumi.ComponentResource {
-  /** `http://<static ip>`, or `https://<domain>` when a domain is given. */
-  public readonly url: pulumi.Output<string>;
-  public readonly ipAddress: pulumi.Output<string>;
+  /** The Service the NEG controller creates the NEGs from; NEG lookups must wait for it. */
+  public readonly service: k8s.core.v1.Service;
+  /** Name of the zonal NEGs (one per zone with nodes). */
+  public readonly negName: string;
+  /** Port of the NEG endpoints: the container's. */
+  public readonly servingPort: number;
+  /** How long the load balancer lets requests on a removed endpoint finish: as long as the pod serves. */
+  public readonly connectionDrainingSeconds: number;
   public readonly namespace: pulumi.Output<string>;
   public readonly serviceAccountEmail: pulumi.Output<string>;
 
@@ -301,27 +312,8 @@ export class GkeWorkload extends pulumi.ComponentResource {
       k8sOpts,
     );
 
-    const backendConfig = new k8s.apiextensions.CustomResource(
-      `${name}-backend`,
-      {
-        apiVersion: "cloud.google.com/v1",
-        kind: "BackendConfig",
-        metadata: { namespace: ns, labels },
-        spec: {
-          healthCheck: {
-            type: "HTTP",
-            requestPath: "/readyz",
-            port: env.containerPort,
-            checkIntervalSec: 5,
-            timeoutSec: 3,
-            healthyThreshold: 1,
-            unhealthyThreshold: 2,
-          },
-          connectionDraining: { drainingTimeoutSec: shutdown.connectionDrainingSeconds },
-        },
-      },
-      k8sOpts,
-    );
+    // Standalone NEGs with a fixed name, so the edge's backend service can find them in every zone.
+    const negName = `${name}-neg`;
     const service = new k8s.core.v1.Service(
       `${name}-svc`,
       {
@@ -329,66 +321,26 @@ export class GkeWorkload extends pulumi.ComponentResource {
           namespace: ns,
           labels,
           annotations: {
-            // Container-native load balancing: the LB targets pod IPs through a NEG, not node ports.
-            "cloud.google.com/neg": '{"ingress": true}',
-            "cloud.google.com/backend-config": pulumi.interpolate`{"default": "${backendConfig.metadata.name}"}`,
+            // Container-native load balancing: the edge targets pod IPs through these NEGs, not node ports.
+            "cloud.google.com/neg": JSON.stringify({ exposed_ports: { [SERVICE_PORT]: { name: negName } } }),
           },
         },
         spec: {
           type: "ClusterIP",
           selector: labels,
-          ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }],
+          ports: [{ name: "http", port: SERVICE_PORT, targetPort: "http", protocol: "TCP" }],
         },
       },
       k8sOpts,
     );
 
-    const address = new gcp.compute.GlobalAddress(
-      `${name}-ip`,
-      { project: args.project, addressType: "EXTERNAL", ipVersion: "IPV4" },
-      { parent: this, dependsOn: apis },
-    );
-    const certificate =
-      settings.domain === undefined
-        ? undefined
-        : new k8s.apiextensions.CustomResource(
-            `${name}-cert`,
-            {
-              apiVersion: "networking.gke.io/v1",
-              kind: "ManagedCertificate",
-              metadata: { namespace: ns, labels },
-              spec: { domains: [settings.domain] },
-            },
-            k8sOpts,
-          );
-    new k8s.networking.v1.Ingress(
-      `${name}-ingress`,
-      {
-        metadata: {
-          namespace: ns,
-          labels,
-          annotations: {
-            "kubernetes.io/ingress.class": "gce",
-            "kubernetes.io/ingress.global-static-ip-name": address.name,
-            ...(certificate ? { "networking.gke.io/managed-certificates": certificate.metadata.name } : {}),
-          },
-        },
-        spec: { defaultBackend: { service: { name: service.metadata.name, port: { number: 80 } } } },
-      },
-      // A new external load balancer takes several minutes to program.
-      { ...k8sOpts, customTimeouts: { create: "20m" } },
-    );
-
-    this.ipAddress = address.address;
-    this.url =
-      settings.domain === undefined
-        ? pulumi.interpolate`http://${address.address}`
-        : pulumi.output(`https://${settings.domain}`);
+    this.service = service;
+    this.negName = negName;
+    this.servingPort = env.containerPort;
+    this.connectionDrainingSeconds = shutdown.connectionDrainingSeconds;
     this.namespace = ns;
     this.serviceAccountEmail = identity.account.email;
     this.registerOutputs({
-      url: this.url,
-      ipAddress: this.ipAddress,
       namespace: this.namespace,
       serviceAccountEmail: this.serviceAccountEmail,
     });

@@ -6,10 +6,9 @@ import {
   apiSignals,
   dashboardJson,
   DATA_TIER_METRICS,
+  edgeSignals,
   MINUTE,
-  MS_PER_LATENCY_UNIT,
-  type ApiPlatform,
-  type ApiSignals,
+  MS_PER_EDGE_LATENCY_UNIT,
 } from "./signals";
 
 /** What the API runs on, and the name its metrics are scoped by (Cloud Run service, GKE namespace). */
@@ -23,10 +22,12 @@ export type ObservabilitySettings = StackConfig["observability"];
 export interface ObservabilityArgs {
   /** GCP project id. */
   readonly project: string;
-  /** The API's platform and metric scope. */
-  readonly workload: ObservedWorkload;
-  /** The API's public URL; the uptime check probes `/healthz` on its host. */
+  /** Each platform the API runs on and its metric scope, charted per platform (at least one). */
+  readonly workloads: readonly ObservedWorkload[];
+  /** The edge's URL; the uptime check probes `/healthz` on its host. */
   readonly url: pulumi.Input<string>;
+  /** The edge's URL map: alerts and SLOs read the load balancer's metrics, whatever the platform. */
+  readonly urlMapName: pulumi.Input<string>;
   /** SLO goals, alert thresholds and where alerts go. */
   readonly settings: ObservabilitySettings;
   /** `max_connections` of every Cloud SQL instance. */
@@ -35,19 +36,25 @@ export interface ObservabilityArgs {
   readonly apis: readonly pulumi.Resource[];
 }
 
+/** Alert thresholds and SLO goals, with the connection count derived from the instances' maximum. */
+export interface ResolvedObservabilitySettings extends ObservabilitySettings {
+  /** Backends per Cloud SQL instance that alert: connectionsRatio x max_connections. */
+  readonly connectionsThreshold: number;
+}
+
 /** Backends per Cloud SQL instance that alert: connectionsRatio x max_connections. */
 export function connectionsThreshold(connectionsRatio: number, databaseMaxConnections: number): number {
   return Math.round(connectionsRatio * databaseMaxConnections);
 }
 
-/**
- * Whether the SLOs can be created: the SLO API refuses a filter on a metric type it has no sample of
- * ("The metric referenced by the provided filter is unknown", GoogleCloudPlatform/cloud-ops-sandbox#896),
- * and SLIs have no PromQL form. Cloud Run's metrics are built in; the API's Prometheus metrics on GKE
- * exist only once Managed Prometheus has stored a first sample.
- */
-export function slosCreatable(platform: ApiPlatform, appMetricsExported: boolean): boolean {
-  return platform === "cloudrun" || appMetricsExported;
+export function resolveObservabilityArgs(
+  settings: ObservabilitySettings,
+  databaseMaxConnections: number,
+): ResolvedObservabilitySettings {
+  return {
+    ...settings,
+    connectionsThreshold: connectionsThreshold(settings.connectionsRatio, databaseMaxConnections),
+  };
 }
 
 const percent = (fraction: number) => Number((fraction * 100).toPrecision(6));
@@ -61,136 +68,16 @@ export function uptimeTarget(url: string): { host: string; useSsl: boolean; port
 
 interface ThresholdCondition {
   readonly displayName: string;
-  readonly filter: string;
+  readonly filter: pulumi.Input<string>;
   readonly aligner: string;
   readonly reducer: string;
   readonly groupBy?: string;
   readonly threshold: number;
   readonly duration: string;
-  readonly denominatorFilter?: string;
+  readonly denominatorFilter?: pulumi.Input<string>;
 }
 
-/** A PromQL condition on metrics the app exports: the expression with its comparison, held for `duration`. */
-interface PromqlCondition {
-  readonly displayName: string;
-  readonly query: string;
-  readonly duration: string;
-}
-
-type Condition = ThresholdCondition | PromqlCondition;
-
-export const ALERTS = [
-  "5xx-ratio",
-  "p99-latency",
-  "replica-lag",
-  "db-connections",
-  "redis-memory",
-  "uptime",
-] as const;
-export type AlertName = (typeof ALERTS)[number];
-
-export interface AlertThresholds {
-  readonly errorRatioThreshold: number;
-  readonly p99LatencyMs: number;
-  readonly replicaLagSeconds: number;
-  readonly connectionsThreshold: number;
-  readonly redisMemoryRatio: number;
-}
-
-/**
- * Every alert's condition. The API's own signals are PromQL where the app exports them (GKE): a
- * filter naming a prometheus.googleapis.com type is refused ("Cannot find metric(s)") until Managed
- * Prometheus stores a first sample (terraform-provider-google#10325), and the first deploy creates
- * the policies before any pod runs.
- */
-export function alertConditions(
-  api: ApiSignals,
-  uptimeHost: string,
-  thresholds: AlertThresholds,
-): Record<AlertName, Condition> {
-  const fiveMinutes = "300s";
-  const errorRatio = `5xx ratio above ${thresholds.errorRatioThreshold}`;
-  const p99 = `p99 latency above ${thresholds.p99LatencyMs} ms`;
-  const p99InUnit = thresholds.p99LatencyMs / MS_PER_LATENCY_UNIT[api.platform];
-  return {
-    "5xx-ratio": api.promql
-      ? {
-          displayName: errorRatio,
-          query: `${api.promql.errorRatio} > ${thresholds.errorRatioThreshold}`,
-          duration: fiveMinutes,
-        }
-      : {
-          displayName: errorRatio,
-          filter: api.serverErrors,
-          denominatorFilter: api.requests,
-          aligner: "ALIGN_RATE",
-          reducer: "REDUCE_SUM",
-          threshold: thresholds.errorRatioThreshold,
-          duration: fiveMinutes,
-        },
-    "p99-latency": api.promql
-      ? { displayName: p99, query: `${api.promql.p99Seconds} > ${p99InUnit}`, duration: fiveMinutes }
-      : {
-          displayName: p99,
-          filter: api.latency,
-          aligner: "ALIGN_DELTA",
-          reducer: "REDUCE_PERCENTILE_99",
-          threshold: p99InUnit,
-          duration: fiveMinutes,
-        },
-    "replica-lag": {
-      displayName: `Replica lag above ${thresholds.replicaLagSeconds} s`,
-      filter: DATA_TIER_METRICS.replicaLag,
-      aligner: "ALIGN_MAX",
-      reducer: "REDUCE_MAX",
-      groupBy: "resource.labels.database_id",
-      threshold: thresholds.replicaLagSeconds,
-      duration: "120s",
-    },
-    "db-connections": {
-      displayName: `Cloud SQL connections above ${thresholds.connectionsThreshold}`,
-      filter: DATA_TIER_METRICS.sqlConnections,
-      aligner: "ALIGN_MEAN",
-      reducer: "REDUCE_SUM",
-      groupBy: "resource.labels.database_id",
-      threshold: thresholds.connectionsThreshold,
-      duration: fiveMinutes,
-    },
-    "redis-memory": {
-      displayName: `Redis memory above ${thresholds.redisMemoryRatio}`,
-      filter: DATA_TIER_METRICS.redisMemory,
-      aligner: "ALIGN_MEAN",
-      reducer: "REDUCE_MAX",
-      groupBy: "resource.labels.instance_id",
-      threshold: thresholds.redisMemoryRatio,
-      duration: fiveMinutes,
-    },
-    // Failing checks from more than one checker region, so one region's network blip does not page.
-    uptime: {
-      displayName: "Uptime check of /healthz failing",
-      filter: `metric.type="monitoring.googleapis.com/uptime_check/check_passed" AND resource.type="uptime_url" AND resource.labels.host="${uptimeHost}"`,
-      aligner: "ALIGN_NEXT_OLDER",
-      reducer: "REDUCE_COUNT_FALSE",
-      groupBy: "resource.labels.host",
-      threshold: 1,
-      duration: "60s",
-    },
-  };
-}
-
-function alertCondition(c: Condition): gcp.types.input.monitoring.AlertPolicyCondition {
-  if ("query" in c) {
-    return {
-      displayName: c.displayName,
-      conditionPrometheusQueryLanguage: {
-        query: c.query,
-        duration: c.duration,
-        evaluationInterval: MINUTE,
-        // PromQL conditions check their metrics exist too; the app's appear after the first scrape.
-        disableMetricValidation: true,
-      },
-    };
-  }
+function thresholdCondition(c: ThresholdCondition): gcp.types.input.monitoring.AlertPolicyCondition {
   const aggregations = [
     {
       alignmentPeriod: MINUTE,
@@ -226,29 +113,25 @@ export class Observability extends pulumi.ComponentResource {
 
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gcp-async-api:gcp:Observability", name, {}, opts);
-    const { settings } = args;
-    const { platform } = args.workload;
+    const resolved = resolveObservabilityArgs(args.settings, args.databaseMaxConnections);
     const childOpts = { parent: this, dependsOn: [...args.apis] };
-    const dbConnectionsThreshold = connectionsThreshold(
-      settings.connectionsRatio,
-      args.databaseMaxConnections,
-    );
     const project = args.project;
-    const scope = args.workload.platform === "cloudrun" ? args.workload.serviceName : args.workload.namespace;
-    const api = pulumi.output(scope).apply((value) => apiSignals(platform, value));
+    const platforms = pulumi.all(
+      args.workloads.map((workload) =>
+        pulumi
+          .output(workload.platform === "cloudrun" ? workload.serviceName : workload.namespace)
+          .apply((scope) => apiSignals(workload.platform, scope)),
+      ),
+    );
+    const api = pulumi.output(args.urlMapName).apply(edgeSignals);
 
     const dashboard = new gcp.monitoring.Dashboard(
       `${name}-dashboard`,
       {
         project,
-        dashboardJson: api.apply((signals) =>
-          JSON.stringify(
-            dashboardJson(`${name} (${platform})`, signals, {
-              ...settings,
-              connectionsThreshold: dbConnectionsThreshold,
-            }),
-          ),
-        ),
+        dashboardJson: pulumi
+          .all([api, platforms])
+          .apply(([edge, perPlatform]) => JSON.stringify(dashboardJson(name, edge, perPlatform, resolved))),
       },
       childOpts,
     );
@@ -268,7 +151,7 @@ export class Observability extends pulumi.ComponentResource {
     );
 
     const channels =
-      settings.notificationEmail === undefined
+      resolved.notificationEmail === undefined
         ? []
         : [
             new gcp.monitoring.NotificationChannel(
@@ -277,25 +160,77 @@ export class Observability extends pulumi.ComponentResource {
                 project,
                 type: "email",
                 displayName: `${name} on-call`,
-                labels: { email_address: settings.notificationEmail },
+                labels: { email_address: resolved.notificationEmail },
               },
               childOpts,
             ).id,
           ];
 
-    const thresholds = { ...settings, connectionsThreshold: dbConnectionsThreshold };
-    const conditions = pulumi
-      .all([api, target])
-      .apply(([signals, { host }]) => alertConditions(signals, host, thresholds));
-    for (const alert of ALERTS) {
-      const condition = conditions.apply((all) => all[alert]);
+    const fiveMinutes = "300s";
+    const alerts: Record<string, ThresholdCondition> = {
+      "5xx-ratio": {
+        displayName: `5xx ratio above ${resolved.errorRatioThreshold}`,
+        filter: api.serverErrors,
+        denominatorFilter: api.requests,
+        aligner: "ALIGN_RATE",
+        reducer: "REDUCE_SUM",
+        threshold: resolved.errorRatioThreshold,
+        duration: fiveMinutes,
+      },
+      "p99-latency": {
+        displayName: `p99 latency above ${resolved.p99LatencyMs} ms`,
+        filter: api.latency,
+        aligner: "ALIGN_DELTA",
+        reducer: "REDUCE_PERCENTILE_99",
+        threshold: resolved.p99LatencyMs / MS_PER_EDGE_LATENCY_UNIT,
+        duration: fiveMinutes,
+      },
+      "replica-lag": {
+        displayName: `Replica lag above ${resolved.replicaLagSeconds} s`,
+        filter: DATA_TIER_METRICS.replicaLag,
+        aligner: "ALIGN_MAX",
+        reducer: "REDUCE_MAX",
+        groupBy: "resource.labels.database_id",
+        threshold: resolved.replicaLagSeconds,
+        duration: "120s",
+      },
+      "db-connections": {
+        displayName: `Cloud SQL connections above ${resolved.connectionsThreshold}`,
+        filter: DATA_TIER_METRICS.sqlConnections,
+        aligner: "ALIGN_MEAN",
+        reducer: "REDUCE_SUM",
+        groupBy: "resource.labels.database_id",
+        threshold: resolved.connectionsThreshold,
+        duration: fiveMinutes,
+      },
+      "redis-memory": {
+        displayName: `Redis memory above ${resolved.redisMemoryRatio}`,
+        filter: DATA_TIER_METRICS.redisMemory,
+        aligner: "ALIGN_MEAN",
+        reducer: "REDUCE_MAX",
+        groupBy: "resource.labels.instance_id",
+        threshold: resolved.redisMemoryRatio,
+        duration: fiveMinutes,
+      },
+      // Failing checks from more than one checker region, so one region's network blip does not page.
+      uptime: {
+        displayName: "Uptime check of /healthz failing",
+        filter: pulumi.interpolate`metric.type="monitoring.googleapis.com/uptime_check/check_passed" AND resource.type="uptime_url" AND resource.labels.host="${target.host}"`,
+        aligner: "ALIGN_NEXT_OLDER",
+        reducer: "REDUCE_COUNT_FALSE",
+        groupBy: "resource.labels.host",
+        threshold: 1,
+        duration: "60s",
+      },
+    };
+    for (const [alert, condition] of Object.entries(alerts)) {
       new gcp.monitoring.AlertPolicy(
         `${name}-${alert}`,
         {
           project,
-          displayName: pulumi.interpolate`${name}: ${condition.displayName}`,
+          displayName: `${name}: ${condition.displayName}`,
           combiner: "OR",
-          conditions: [condition.apply(alertCondition)],
+          conditions: [thresholdCondition(condition)],
           notificationChannels: channels,
           documentation: {
             content: "See the operator guide (README-operator.md) for what to check first.",
@@ -308,44 +243,43 @@ export class Observability extends pulumi.ComponentResource {
 
     const service = new gcp.monitoring.CustomService(
       `${name}-service`,
-      { project, serviceId: `${name}-${platform}`, displayName: `${name} API (${platform})` },
+      // One service whatever the platform: SLO history survives a move between platforms.
+      { project, serviceId: `${name}-api`, displayName: `${name} API (edge)` },
       childOpts,
     );
-    if (slosCreatable(platform, settings.appMetricsExported)) {
-      new gcp.monitoring.Slo(
-        `${name}-availability`,
-        {
-          project,
-          service: service.serviceId,
-          sloId: "availability",
-          displayName: `${percent(settings.availabilityGoal)}% of requests without a 5xx`,
-          goal: settings.availabilityGoal,
-          rollingPeriodDays: 28,
-          requestBasedSli: {
-            goodTotalRatio: { badServiceFilter: api.serverErrors, totalServiceFilter: api.requests },
+    new gcp.monitoring.Slo(
+      `${name}-availability`,
+      {
+        project,
+        service: service.serviceId,
+        sloId: "availability",
+        displayName: `${percent(resolved.availabilityGoal)}% of requests without a 5xx`,
+        goal: resolved.availabilityGoal,
+        rollingPeriodDays: 28,
+        requestBasedSli: {
+          goodTotalRatio: { badServiceFilter: api.serverErrors, totalServiceFilter: api.requests },
+        },
+      },
+      { parent: this },
+    );
+    new gcp.monitoring.Slo(
+      `${name}-latency`,
+      {
+        project,
+        service: service.serviceId,
+        sloId: "latency",
+        displayName: `${percent(resolved.latencyGoal)}% of requests under ${resolved.latencyThresholdMs} ms`,
+        goal: resolved.latencyGoal,
+        rollingPeriodDays: 28,
+        requestBasedSli: {
+          distributionCut: {
+            distributionFilter: api.latency,
+            range: { max: resolved.latencyThresholdMs / MS_PER_EDGE_LATENCY_UNIT },
           },
         },
-        { parent: this },
-      );
-      new gcp.monitoring.Slo(
-        `${name}-latency`,
-        {
-          project,
-          service: service.serviceId,
-          sloId: "latency",
-          displayName: `${percent(settings.latencyGoal)}% of requests under ${settings.latencyThresholdMs} ms`,
-          goal: settings.latencyGoal,
-          rollingPeriodDays: 28,
-          requestBasedSli: {
-            distributionCut: {
-              distributionFilter: api.sloLatency,
-              range: { max: settings.latencyThresholdMs / MS_PER_LATENCY_UNIT[platform] },
-            },
-          },
-        },
-        { parent: this },
-      );
-    }
+      },
+      { parent: this },
+    );
 
     this.dashboardId = dashboard.id;
     this.serviceId = service.serviceId;

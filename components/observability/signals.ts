@@ -18,26 +18,10 @@ export interface ApiSignals {
   readonly requests: string;
   readonly serverErrors: string;
   readonly latency: string;
-  /** Latency of the requests the latency SLO covers. */
-  readonly sloLatency: string;
   readonly replicas: string;
   readonly replicasTitle: string;
   /** Label to split request charts by, where the platform has one. */
   readonly routeLabel: string | undefined;
-  /**
-   * PromQL of the API's own metrics where the app exports them (GKE, Managed Prometheus): Cloud
-   * Monitoring knows those metric types only after a first sample, so alerts on them are PromQL
-   * conditions that skip the metric check. Undefined where the platform's metrics are built in.
-   */
-  readonly promql: ApiPromql | undefined;
-}
-
-/** PromQL expressions, without a comparison, of the API's exported metrics. */
-export interface ApiPromql {
-  /** Share of requests answered with a 5xx, over 5 minutes. */
-  readonly errorRatio: string;
-  /** 99th percentile latency in seconds, over 5 minutes. */
-  readonly p99Seconds: string;
 }
 
 /** Milliseconds per unit of each platform's latency metric (Cloud Run: ms; Prometheus: seconds). */
@@ -53,17 +37,12 @@ export function apiSignals(platform: ApiPlatform, scope: string): ApiSignals {
       requests,
       serverErrors: `${requests} AND metric.labels.response_code_class="5xx"`,
       latency,
-      // Cloud Run's latency metric has no method label: its SLO covers every request.
-      sloLatency: latency,
       replicas: `metric.type="run.googleapis.com/container/instance_count" AND ${service}`,
       replicasTitle: "Instances",
       routeLabel: undefined,
-      promql: undefined,
     };
   }
   const target = `resource.type="prometheus_target" AND resource.labels.namespace="${scope}"`;
-  // PromQL sees the prometheus_target resource's labels as series labels.
-  const inNamespace = `namespace="${scope}"`;
   const requests = `metric.type="prometheus.googleapis.com/http_requests_total/counter" AND ${target}`;
   const latency = `metric.type="prometheus.googleapis.com/http_request_duration_seconds/histogram" AND ${target}`;
   return {
@@ -71,18 +50,37 @@ export function apiSignals(platform: ApiPlatform, scope: string): ApiSignals {
     requests,
     serverErrors: `${requests} AND metric.labels.status=monitoring.regex.full_match("5..")`,
     latency,
-    sloLatency: `${latency} AND metric.labels.method="GET"`,
     replicas:
       `metric.type="kubernetes.io/container/uptime" AND resource.type="k8s_container" AND ` +
       `resource.labels.namespace_name="${scope}" AND resource.labels.container_name="api"`,
     replicasTitle: "Pods",
     routeLabel: "metric.labels.route",
-    promql: {
-      errorRatio:
-        `sum(rate(http_requests_total{${inNamespace},status=~"5.."}[5m])) / ` +
-        `sum(rate(http_requests_total{${inNamespace}}[5m]))`,
-      p99Seconds: `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{${inNamespace}}[5m])))`,
-    },
+  };
+}
+
+/**
+ * The edge's signals: every request whatever platform serves it, so one latency and availability view
+ * survives a platform move. Latency is the backend's (proxy to backend and back), which the API and
+ * its platform control; the client's own network is in `totalLatency`, charted only.
+ */
+export interface EdgeSignals {
+  readonly requests: string;
+  readonly serverErrors: string;
+  readonly latency: string;
+  readonly totalLatency: string;
+}
+
+/** The load balancer's latency metrics are in ms. */
+export const MS_PER_EDGE_LATENCY_UNIT = 1;
+
+export function edgeSignals(urlMapName: string): EdgeSignals {
+  const rule = `resource.type="https_lb_rule" AND resource.labels.url_map_name="${urlMapName}"`;
+  const requests = `metric.type="loadbalancing.googleapis.com/https/request_count" AND ${rule}`;
+  return {
+    requests,
+    serverErrors: `${requests} AND metric.labels.response_code_class=500`,
+    latency: `metric.type="loadbalancing.googleapis.com/https/backend_latencies" AND ${rule}`,
+    totalLatency: `metric.type="loadbalancing.googleapis.com/https/total_latencies" AND ${rule}`,
   };
 }
 
@@ -182,18 +180,60 @@ const chart = (title: string, queries: readonly TimeSeriesQuery[], threshold?: n
 
 const redisRate = (kind: "hits" | "misses") => `sum(rate(redis_googleapis_com:stats_keyspace_${kind}[5m]))`;
 
-/** The dashboard: two charts a row, API first, then Cloud SQL, then Redis. */
-export function dashboardJson(
-  title: string,
-  api: ApiSignals,
-  thresholds: DashboardThresholds,
-): DashboardJson {
+/** The edge's charts: traffic per backend service (platform), errors and latency of every request. */
+function edgeWidgets(edge: EdgeSignals, thresholds: DashboardThresholds): ChartWidget[] {
+  const edgePercentile = (filter: string, reducer: string) => ({
+    timeSeriesFilter: series(filter, "ALIGN_DELTA", reducer),
+  });
+  return [
+    chart("Edge: requests by backend (/s)", [
+      {
+        timeSeriesFilter: series(
+          edge.requests,
+          "ALIGN_RATE",
+          "REDUCE_SUM",
+          "resource.labels.backend_target_name",
+        ),
+      },
+    ]),
+    chart(
+      "Edge: 5xx ratio",
+      [
+        {
+          timeSeriesFilterRatio: {
+            numerator: series(edge.serverErrors, "ALIGN_RATE", "REDUCE_SUM"),
+            denominator: series(edge.requests, "ALIGN_RATE", "REDUCE_SUM"),
+          },
+        },
+      ],
+      thresholds.errorRatioThreshold,
+    ),
+    chart(
+      "Edge: backend latency p50 and p99 (ms)",
+      [
+        edgePercentile(edge.latency, "REDUCE_PERCENTILE_50"),
+        edgePercentile(edge.latency, "REDUCE_PERCENTILE_99"),
+      ],
+      thresholds.p99LatencyMs / MS_PER_EDGE_LATENCY_UNIT,
+    ),
+    chart("Edge: total latency p99, client network included (ms)", [
+      edgePercentile(edge.totalLatency, "REDUCE_PERCENTILE_99"),
+    ]),
+  ];
+}
+
+/** One platform's own charts, titled with the platform. */
+function platformWidgets(api: ApiSignals, thresholds: DashboardThresholds): ChartWidget[] {
   const byRoute = api.routeLabel;
   const msPerUnit = MS_PER_LATENCY_UNIT[api.platform];
   const percentile = (reducer: string) => ({
     timeSeriesFilter: series(api.latency, "ALIGN_DELTA", reducer, byRoute),
   });
-  const widgets = [
+  const named = (widget: ChartWidget): ChartWidget => ({
+    ...widget,
+    title: `${api.platform}: ${widget.title}`,
+  });
+  return [
     chart("Request rate (/s)", [
       { timeSeriesFilter: series(api.requests, "ALIGN_RATE", "REDUCE_SUM", byRoute) },
     ]),
@@ -212,6 +252,19 @@ export function dashboardJson(
     chart("Latency p50", [percentile("REDUCE_PERCENTILE_50")]),
     chart("Latency p99", [percentile("REDUCE_PERCENTILE_99")], thresholds.p99LatencyMs / msPerUnit),
     chart(api.replicasTitle, [{ timeSeriesFilter: series(api.replicas, "ALIGN_MEAN", "REDUCE_COUNT") }]),
+  ].map(named);
+}
+
+/** The dashboard: two charts a row, the edge first, then each platform, then Cloud SQL, then Redis. */
+export function dashboardJson(
+  title: string,
+  edge: EdgeSignals,
+  platforms: readonly ApiSignals[],
+  thresholds: DashboardThresholds,
+): DashboardJson {
+  const widgets = [
+    ...edgeWidgets(edge, thresholds),
+    ...platforms.flatMap((api) => platformWidgets(api, thresholds)),
     chart("Cloud SQL CPU utilisation", [
       {
         timeSeriesFilter: series(

@@ -56,7 +56,7 @@ for (const stack of STACKS) {
       plan.expectInputs(K.service, service.name, {
         project,
         location: region,
-        ingress: "INGRESS_TRAFFIC_ALL",
+        ingress: "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
         deletionProtection: cfg.deletionProtection,
         template: {
           executionEnvironment: "EXECUTION_ENVIRONMENT_GEN2",
@@ -78,7 +78,8 @@ for (const stack of STACKS) {
           ],
         },
       });
-      assert.match(String(doc.outputs.url), /^https:\/\//);
+      // The public URL is the edge's; run.app admits only the load balancer.
+      assert.doesNotMatch(String(doc.outputs.url), /run\.app/);
     });
 
     it("reaches Cloud SQL and Memorystore through Direct VPC egress for private ranges only", () => {
@@ -211,7 +212,7 @@ describe("Cloud Run invoker check", () => {
     );
     assert.deepEqual(under(plan, K.invoker), []);
     assert.equal(serviceOf(plan).inputs.invokerIamDisabled, false);
-    assert.equal(serviceOf(plan).inputs.ingress, "INGRESS_TRAFFIC_ALL");
+    assert.equal(serviceOf(plan).inputs.ingress, "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER");
   });
 });
 

@@ -143,7 +143,7 @@ describe("stack config: parseStackConfig", () => {
         "an unknown platform",
         { ...MINIMAL, "gcp-async-api:platform": "k8s" },
         "gcp-async-api:platform",
-        "must be one of gke, cloudrun",
+        "must be one of gke, cloudrun, both",
       ],
       [
         "a zero target",

@@ -219,6 +219,8 @@ for (const stack of STACKS) {
         "databaseConnectionName",
         "databasePrivateIp",
         "databaseReplicaPrivateIps",
+        "edgeIp",
+        "edgeNote",
         "imageRef",
         "platform",
         "url",

@@ -315,39 +315,30 @@ for (const stack of STACKS) {
       });
     });
 
-    it("serves through a container-native load balancer that drains connections on a static IP", () => {
+    it("exposes the pods as standalone zonal NEGs, drained by the edge within the grace period", () => {
       const service = only(plan, COMPONENT.workload, K.service);
-      const backendConfig = only(plan, COMPONENT.workload, K.backendConfig);
       const annotations = (service.inputs.metadata as { annotations: Record<string, string> }).annotations;
-      assert.equal(annotations["cloud.google.com/neg"], '{"ingress": true}');
-      assert.match(annotations["cloud.google.com/backend-config"], /^\{"default": ".+"\}$/);
-      plan.expectDependsOn(service, [backendConfig]);
+      const ports = (service.inputs.spec as { ports: { port: number }[] }).ports;
+      assert.deepEqual(JSON.parse(annotations["cloud.google.com/neg"]), {
+        exposed_ports: { [String(ports[0].port)]: { name: "items-api-neg" } },
+      });
+      // The edge owns the load balancer: no Ingress, BackendConfig or address of the workload's own.
+      for (const type of [K.ingress, K.backendConfig, T.globalAddress]) {
+        assert.equal(
+          plan.under(COMPONENT.workload).filter((resource) => resource.type === type).length,
+          0,
+          type,
+        );
+      }
 
       const pod = podSpecOf(only(plan, COMPONENT.workload, K.deployment));
-      const spec = backendConfig.inputs.spec as {
-        healthCheck: { requestPath: string };
-        connectionDraining: { drainingTimeoutSec: number };
-      };
-      assert.equal(spec.healthCheck.requestPath, "/readyz");
-      const draining = spec.connectionDraining.drainingTimeoutSec;
+      const backend = plan.find("gcp:compute/backendService:BackendService", "items-edge-gke");
+      const draining = Number(backend.inputs.connectionDrainingTimeoutSec);
       const preStop = pod.containers[0].lifecycle.preStop.sleep.seconds;
       assert.ok(
         draining >= preStop && draining < Number(pod.terminationGracePeriodSeconds),
-        `drainingTimeoutSec ${draining} outside [preStop ${preStop}, grace period)`,
+        `connectionDrainingTimeoutSec ${draining} outside [preStop ${preStop}, grace period)`,
       );
-
-      const ingress = only(plan, COMPONENT.workload, K.ingress);
-      const address = only(plan, COMPONENT.workload, T.globalAddress);
-      assert.equal(address.inputs.addressType, "EXTERNAL");
-      const ingressAnnotations = (ingress.inputs.metadata as { annotations: Record<string, string> })
-        .annotations;
-      assert.equal(ingressAnnotations["kubernetes.io/ingress.class"], "gce");
-      assert.ok(
-        ingressAnnotations["kubernetes.io/ingress.global-static-ip-name"],
-        "no static IP on the Ingress",
-      );
-      plan.expectDependsOn(ingress, [address, service]);
-      assert.match(String(doc.outputs.url), /^http:\/\/\d+\.\d+\.\d+\.\d+$/);
     });
 
     it("gives the pods a Workload Identity with least privilege: per-secret access, no keys", () => {
@@ -429,7 +420,6 @@ describe("GKE settings (config.ts owns their defaults and rules)", () => {
       ],
       [50, "02:00", [], "api", 5],
     );
-    assert.equal(gke.domain, undefined);
   });
 
   it("rejects bad values naming the key", () => {
@@ -452,7 +442,6 @@ describe("GKE settings (config.ts owns their defaults and rules)", () => {
       [{ cpuTargetPercent: 120 }, "gcp-async-api:gke.cpuTargetPercent"],
       [{ preStopSleepSeconds: 0 }, "gcp-async-api:gke.preStopSleepSeconds"],
       [{ namespace: "Api" }, "gcp-async-api:gke.namespace"],
-      [{ domain: "not a domain" }, "gcp-async-api:gke.domain"],
       [{ rolloutMaxSurge: 0 }, "gcp-async-api:gke.rolloutMaxSurge"],
     ];
     for (const [fields, key] of cases) {

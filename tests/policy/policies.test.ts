@@ -252,7 +252,7 @@ describe("policy pack on the offline plans", function () {
   it("the pack holds every policy once, all mandatory", () => {
     const names = policies.map((policy) => policy.name);
     assert.equal(new Set(names).size, names.length);
-    assert.equal(names.length, 12);
+    assert.equal(names.length, 14); // 12 + the two edge policies
     for (const policy of policies) assert.equal(policy.enforcementLevel, "mandatory", policy.name);
   });
 
