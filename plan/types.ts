@@ -1,4 +1,4 @@
-// The offline plan's documents, exactly as /work/shared/PLAN-FORMAT.md specifies them.
+// The offline plan's documents; plan/plan.schema.json is their JSON Schema.
 
 /** One resource the program registers (or a default provider the engine would create for it). */
 export interface PlanResource {
@@ -15,6 +15,11 @@ export interface PlanResource {
   protect: boolean;
   /** As the program passed them; secrets as "[secret]", unknowns as "[unknown]". */
   inputs: Record<string, unknown>;
+  /**
+   * Paths (as in a diff: `settings.ipConfiguration.privateNetwork`) of the inputs the program set from
+   * another resource's output, sorted. A real preview of a new stack shows these as unknown.
+   */
+  inputsFromOutputs: string[];
 }
 
 export interface PlanDocument {

@@ -87,13 +87,14 @@ async function plan(
   const program = path.resolve(root, config.main);
   await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation((args) => {
-      recorder.noteConstructed(args.type, args.name);
+      recorder.noteConstructed(args);
       return undefined;
     });
     // Loaded the way Pulumi's Node.js language host loads a CommonJS program; its exports are the stack outputs.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(program) as unknown;
   });
+  await recorder.settle();
   await pulumi.runtime.disconnect();
   // Mocks answer without I/O, so the whole run can finish within one turn of the event loop; one more
   // turn lets Node report any rejection the program left unhandled before the plan is declared good.

@@ -24,6 +24,7 @@ function resource(
     dependsOn: [],
     protect: false,
     inputs,
+    inputsFromOutputs: [],
     ...options,
   } satisfies PlanResource;
 }
