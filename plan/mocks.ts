@@ -1,7 +1,8 @@
 // Mocks standing in for the providers: each resource echoes its inputs plus the computed outputs a
 // real provider would return (ids, self links, private IPs, CA certificates...), so values derived
 // from them read like the real thing in the plan. Values are derived from a hash of the resource's
-// type and name, so adding one resource never changes another's outputs.
+// type and name, so adding one resource never changes another's outputs. A `name` the program leaves
+// out arrives here already auto-named by the recorder, as a real provider receives it from Check.
 import { createHash } from "node:crypto";
 
 import type * as pulumi from "@pulumi/pulumi";
@@ -67,6 +68,39 @@ const computedOutputsByType: Record<string, ComputedOutputs> = {
     const internal = inputs.addressType === "INTERNAL" || inputs.purpose === "VPC_PEERING";
     const address = str(inputs.address, internal ? `10.${octets(id)[0]}.0.0` : publicIp(id));
     return { id, name, address, selfLink: `https://www.googleapis.com/compute/v1/${id}` };
+  },
+  "gcp:compute/router:Router": (inputs, logical, context) => {
+    const { name, project, region } = gcpNames(inputs, logical, context);
+    const id = `projects/${project}/regions/${region}/routers/${name}`;
+    return { id, name, region, selfLink: `https://www.googleapis.com/compute/v1/${id}` };
+  },
+  "gcp:monitoring/notificationChannel:NotificationChannel": (inputs, logical, context) => {
+    const { project } = gcpNames(inputs, logical, context);
+    const name = `projects/${project}/notificationChannels/${hash(`${project}/${logical}`)}`;
+    return { id: name, name, verificationStatus: "VERIFIED" };
+  },
+  "gcp:monitoring/customService:CustomService": (inputs, logical, context) => {
+    const { project } = gcpNames(inputs, logical, context);
+    const serviceId = str(inputs.serviceId, hex(logical, 22));
+    const name = `projects/${projectNumber(project)}/services/${serviceId}`;
+    return { id: name, name, serviceId };
+  },
+  "gcp:monitoring/slo:Slo": (inputs, logical, context) => {
+    const { project } = gcpNames(inputs, logical, context);
+    const sloId = str(inputs.sloId, hex(logical, 22));
+    const service = `projects/${projectNumber(project)}/services/${str(inputs.service, "service")}`;
+    const name = `${service}/serviceLevelObjectives/${sloId}`;
+    return { id: name, name, sloId };
+  },
+  "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": (inputs, logical, context) => {
+    const { project } = gcpNames(inputs, logical, context);
+    const uptimeCheckId = `${logical}-${hex(`${project}/${logical}`, 11)}`;
+    const name = `projects/${project}/uptimeCheckConfigs/${uptimeCheckId}`;
+    return { id: name, name, uptimeCheckId };
+  },
+  "gcp:monitoring/dashboard:Dashboard": (inputs, logical, context) => {
+    const { project } = gcpNames(inputs, logical, context);
+    return { id: `projects/${projectNumber(project)}/dashboards/${hex(`${project}/${logical}`, 32)}` };
   },
   "gcp:servicenetworking/connection:Connection": (inputs) => ({
     id: `${str(inputs.network, "network")}:${str(inputs.service, "servicenetworking.googleapis.com")}`,

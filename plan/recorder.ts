@@ -128,10 +128,11 @@ export function recordRegistrations(options: RecorderOptions): Recorder {
   const typesWithNameInput = new Set<string>();
   const outputDerived: Promise<{ urn: string; paths: string[] }>[] = [];
 
-  function noteConstructed({ resource, type, name, props, opts }: pulumi.ResourceTransformationArgs): void {
+  function noteConstructed({ type, name, props, opts }: pulumi.ResourceTransformationArgs): void {
     count(`${name} [${type}]`, 1);
-    // Generated SDK classes set every input key, `undefined` when the program leaves it out.
-    if (pulumi.CustomResource.isInstance(resource) && "name" in props) typesWithNameInput.add(type);
+    // Generated SDK classes set every input key, `undefined` when the program leaves it out; whether
+    // the resource is custom is only known at registration (its class fields are not set yet here).
+    if ("name" in props) typesWithNameInput.add(type);
     const paths = inputsFromOutputs(props);
     const parent = opts.parent ?? pulumi.runtime.getStackResource();
     if (paths.length === 0 || parent === undefined) return;
@@ -219,7 +220,7 @@ export function recordRegistrations(options: RecorderOptions): Recorder {
       inputs: planObject(request.getObject()),
       inputsFromOutputs: [],
     });
-    // autoName(request, urn);
+    autoName(request, urn);
     await registerResource(request, (error: Error | null, response?: RegisterResourceResponse) => {
       count(`${name} [${type}]`, -1);
       if (error === null && response !== undefined) {
