@@ -1,5 +1,11 @@
 // Compares two plans resource by resource (matched by URN), property by property.
-import type { PlanDiff, PlanDocument, PlanResource, PropertyChange } from "./types";
+import {
+  PLAN_NOTICE,
+  type PlanDiff,
+  type PlanDocument,
+  type PlanResource,
+  type PropertyChange,
+} from "./types";
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
@@ -115,5 +121,6 @@ export function diffPlans(before: PlanDocument, after: PlanDocument): PlanDiff {
       .map(([, resource]) => resource)
       .sort(byUrn),
     changed: changed.sort(byUrn),
+    notice: PLAN_NOTICE,
   };
 }

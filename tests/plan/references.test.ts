@@ -43,7 +43,7 @@ function lostReferences(plan: PlanDocument): string[] {
 const only = (plan: PlanDocument, type: string): PlanResource => {
   const matches = plan.resources.filter((resource) => resource.type === type);
   assert.equal(matches.length, 1, `one ${type}`);
-  return matches[0] as PlanResource;
+  return matches[0];
 };
 
 describe("plan references between resources", function () {
