@@ -1,8 +1,9 @@
 // Records what the program registers by wrapping the Pulumi mock monitor, which sees the full
 // RegisterResourceRequest (parent, dependencies, protect, provider) that `Mocks.newResource` does not.
 // It also does the engine's share of the work that the mock monitor leaves out: engine-style URNs,
-// default providers, duplicate-URN rejection and `additionalSecretOutputs`.
+// default providers, duplicate-URN rejection, `additionalSecretOutputs` and auto-naming.
 import { createHash } from "node:crypto";
+import * as fs from "node:fs";
 
 import * as pulumi from "@pulumi/pulumi";
 import type {
@@ -67,6 +68,32 @@ function inputsFromOutputs(props: unknown, path = ""): string[] {
   return Object.entries(props).flatMap(([key, value]) => inputsFromOutputs(value, propertyPath(path, key)));
 }
 
+const nameInputs = new Map<string, boolean>();
+
+/**
+ * Whether a resource type takes a `name` input, which bridged providers auto-name when it is left out
+ * (an output-only `name` is not auto-named). Read from the installed SDK's typings: the type
+ * `gcp:compute/router:Router` is declared in @pulumi/gcp/compute/router.d.ts, its inputs in
+ * `interface RouterArgs`. A type whose typings cannot be found is not auto-named.
+ */
+function hasNameInput(type: string): boolean {
+  let known = nameInputs.get(type);
+  if (known === undefined) {
+    const [pkg, module, className] = type.split(":");
+    const file = module?.replace(/^index\//, "");
+    let typings = "";
+    try {
+      typings = fs.readFileSync(require.resolve(`@pulumi/${pkg}/${file}`).replace(/\.js$/, ".d.ts"), "utf8");
+    } catch {
+      // Not a package module (components, providers, Kubernetes' API groups): no `name` input.
+    }
+    const args = new RegExp(`^export interface ${className}Args \\{$([\\s\\S]*?)^\\}$`, "m").exec(typings);
+    known = /^ {4}name\??: pulumi\.Input<string(?: \| undefined)?>;$/m.test(args?.[1] ?? "");
+    nameInputs.set(type, known);
+  }
+  return known;
+}
+
 /** The engine marks these outputs secret whatever the provider returns; the mock monitor does not. */
 function markSecretOutputs(response: RegisterResourceResponse, names: readonly string[]): void {
   const object = response.getObject();
@@ -124,15 +151,10 @@ export function recordRegistrations(options: RecorderOptions): Recorder {
   const count = (label: string, delta: number) =>
     outstanding.set(label, (outstanding.get(label) ?? 0) + delta);
   let stackOutputs: Record<string, unknown> | undefined;
-  /** Custom resource types whose SDK class has a `name` input: the provider auto-names them. */
-  const typesWithNameInput = new Set<string>();
   const outputDerived: Promise<{ urn: string; paths: string[] }>[] = [];
 
   function noteConstructed({ type, name, props, opts }: pulumi.ResourceTransformationArgs): void {
     count(`${name} [${type}]`, 1);
-    // Generated SDK classes set every input key, `undefined` when the program leaves it out; whether
-    // the resource is custom is only known at registration (its class fields are not set yet here).
-    if ("name" in props) typesWithNameInput.add(type);
     const paths = inputsFromOutputs(props);
     const parent = opts.parent ?? pulumi.runtime.getStackResource();
     if (paths.length === 0 || parent === undefined) return;
@@ -159,8 +181,7 @@ export function recordRegistrations(options: RecorderOptions): Recorder {
    */
   function autoName(request: RegisterResourceRequest, urn: string): void {
     const inputs = request.getObject()?.toJavaScript() ?? {};
-    if (!request.getCustom() || !typesWithNameInput.has(request.getType()) || inputs.name !== undefined)
-      return;
+    if (!request.getCustom() || !hasNameInput(request.getType()) || inputs.name !== undefined) return;
     const suffix = createHash("sha256").update(urn).digest("hex").slice(0, AUTO_NAME_SUFFIX_LENGTH);
     request.setObject(Struct.fromJavaScript({ ...inputs, name: `${request.getName()}-${suffix}` }));
   }

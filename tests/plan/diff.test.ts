@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { diffPlans } from "../../plan/diff";
 import { formatDiff } from "../../plan/format";
 import { PLAN_NOTICE, type PlanDiff, type PlanDocument, type PlanResource } from "../../plan/types";
-import { PLAN_TEST_TIMEOUT_MS, planOf, REPO_ROOT, runCli } from "./helpers";
+import { PLAN_TEST_TIMEOUT_MS, planOf, REPO_ROOT, runCli, schemaErrors } from "./helpers";
 
 function resource(
   stack: string,
@@ -251,7 +251,9 @@ describe("diffs of the real program's plans", function () {
       await planOf("dev"),
       await planOf("dev", { "database.tier": "db-custom-2-7680" }),
     );
-    assert.deepEqual(JSON.parse(result.stdout) as PlanDiff, JSON.parse(JSON.stringify(expected)) as PlanDiff);
+    const printed = JSON.parse(result.stdout) as PlanDiff;
+    assert.deepEqual(printed, JSON.parse(JSON.stringify(expected)) as PlanDiff);
+    assert.deepEqual(schemaErrors("diff", printed), []);
   });
 });
 
