@@ -127,8 +127,6 @@ export interface Recorder {
    * passed): `pending` names it until it is registered, and its output-derived inputs are recorded.
    */
   noteConstructed(args: pulumi.ResourceTransformationArgs): void;
-  /** Fills in every resource's `inputsFromOutputs`; call once the program has finished. */
-  settle(): Promise<void>;
   /** `name [type]` of every constructed resource whose registration has not completed. */
   pending(): string[];
 }
@@ -151,26 +149,21 @@ export function recordRegistrations(options: RecorderOptions): Recorder {
   const count = (label: string, delta: number) =>
     outstanding.set(label, (outstanding.get(label) ?? 0) + delta);
   let stackOutputs: Record<string, unknown> | undefined;
-  const outputDerived: Promise<{ urn: string; paths: string[] }>[] = [];
+  /** Output-derived input paths by URN; the parent's URN, hence the child's, resolves before it registers. */
+  const outputDerived = new Map<string, string[]>();
+  const byUrn = new Map<string, PlanResource>();
 
   function noteConstructed({ type, name, props, opts }: pulumi.ResourceTransformationArgs): void {
     count(`${name} [${type}]`, 1);
-    const paths = inputsFromOutputs(props);
+    const paths = inputsFromOutputs(props).sort();
     const parent = opts.parent ?? pulumi.runtime.getStackResource();
     if (paths.length === 0 || parent === undefined) return;
-    outputDerived.push(
-      new Promise((resolve) =>
-        parent.urn.apply((parentUrn) => resolve({ urn: urnOf(parentUrn, type, name), paths })),
-      ),
-    );
-  }
-
-  async function settle(): Promise<void> {
-    const byUrn = new Map(resources.map((resource) => [resource.urn, resource]));
-    for (const { urn, paths } of await Promise.all(outputDerived)) {
-      const resource = byUrn.get(urn);
-      if (resource !== undefined) resource.inputsFromOutputs = [...paths].sort();
-    }
+    parent.urn.apply((parentUrn) => {
+      const urn = urnOf(parentUrn, type, name);
+      outputDerived.set(urn, paths);
+      const registered = byUrn.get(urn);
+      if (registered !== undefined) registered.inputsFromOutputs = paths;
+    });
   }
 
   /**
@@ -239,8 +232,9 @@ export function recordRegistrations(options: RecorderOptions): Recorder {
       dependsOn: [...new Set(request.getDependenciesList())].sort(),
       protect: request.getProtect() === true,
       inputs: planObject(request.getObject()),
-      inputsFromOutputs: [],
+      inputsFromOutputs: outputDerived.get(urn) ?? [],
     });
+    byUrn.set(urn, resources[resources.length - 1]);
     autoName(request, urn);
     await registerResource(request, (error: Error | null, response?: RegisterResourceResponse) => {
       count(`${name} [${type}]`, -1);
@@ -267,7 +261,6 @@ export function recordRegistrations(options: RecorderOptions): Recorder {
       return stackOutputs;
     },
     noteConstructed,
-    settle,
     pending: () => [...outstanding].filter(([, n]) => n > 0).map(([label]) => label),
   };
 }

@@ -94,7 +94,6 @@ async function plan(
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(program) as unknown;
   });
-  await recorder.settle();
   await pulumi.runtime.disconnect();
   // Mocks answer without I/O, so the whole run can finish within one turn of the event loop; one more
   // turn lets Node report any rejection the program left unhandled before the plan is declared good.
