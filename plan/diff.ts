@@ -1,10 +1,16 @@
 // Compares two plans resource by resource (matched by URN), property by property.
-import type { PlanDiff, PlanDocument, PlanResource, PropertyChange } from "./types";
+import {
+  PLAN_NOTICE,
+  type PlanDiff,
+  type PlanDocument,
+  type PlanResource,
+  type PropertyChange,
+} from "./types";
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /** `settings.tier`, `ports[0].containerPort`, `labels["app.kubernetes.io/name"]`. */
-function childPath(parent: string, key: string | number): string {
+export function propertyPath(parent: string, key: string | number): string {
   if (typeof key === "number") return `${parent}[${key}]`;
   if (!IDENTIFIER.test(key)) return `${parent}[${JSON.stringify(key)}]`;
   return parent === "" ? key : `${parent}.${key}`;
@@ -39,10 +45,10 @@ function diffValues(path: string, before: unknown, after: unknown, changes: Prop
     diffValues(path, documentBefore, documentAfter, changes);
   } else if (isPlainObject(before) && isPlainObject(after)) {
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
-    for (const key of keys) diffValues(childPath(path, key), before[key], after[key], changes);
+    for (const key of keys) diffValues(propertyPath(path, key), before[key], after[key], changes);
   } else if (Array.isArray(before) && Array.isArray(after)) {
     for (let i = 0; i < Math.max(before.length, after.length); i++) {
-      diffValues(childPath(path, i), before[i], after[i], changes);
+      diffValues(propertyPath(path, i), before[i], after[i], changes);
     }
   } else if (JSON.stringify(before) !== JSON.stringify(after)) {
     changes.push(change(path, before, after));
@@ -115,5 +121,6 @@ export function diffPlans(before: PlanDocument, after: PlanDocument): PlanDiff {
       .map(([, resource]) => resource)
       .sort(byUrn),
     changed: changed.sort(byUrn),
+    notice: PLAN_NOTICE,
   };
 }

@@ -4,6 +4,7 @@ import {
   UNKNOWN_TEXT,
   type PlanDiff,
   type PlanDocument,
+  type PlanNotice,
   type PlanResource,
   type PropertyChange,
 } from "./types";
@@ -11,6 +12,19 @@ import {
 /** JSON for values, except the secret and unknown markers, which read better bare. */
 function show(value: unknown): string {
   return value === SECRET_TEXT || value === UNKNOWN_TEXT ? value : JSON.stringify(value);
+}
+
+const NOTICE_WIDTH = 100;
+
+/** The notice as a paragraph: what the offline plan compares and what decides. */
+function noticeLines(notice: PlanNotice): string[] {
+  const lines = [""];
+  for (const word of notice.text.split(" ")) {
+    const last = lines.length - 1;
+    if (lines[last] !== "" && `${lines[last]} ${word}`.length > NOTICE_WIDTH) lines.push(word);
+    else lines[last] = lines[last] === "" ? word : `${lines[last]} ${word}`;
+  }
+  return ["", ...lines.map((line) => `  ${line}`), ""];
 }
 
 /** Rows of the tree: children under their parent, in registration order; orphans and roots at the top. */
@@ -37,7 +51,10 @@ function treeRows(resources: readonly PlanResource[]): { prefix: string; resourc
 export function formatPlan(plan: PlanDocument): string {
   const rows = treeRows(plan.resources);
   const width = Math.max(...rows.map(({ prefix, resource }) => prefix.length + resource.type.length));
-  const lines = [`Plan of ${plan.project}/${plan.stack} (offline, mocked providers):`, ""];
+  const lines = [
+    `Plan of ${plan.project}/${plan.stack} (offline, mocked providers):`,
+    ...noticeLines(plan.notice),
+  ];
   for (const { prefix, resource } of rows) {
     lines.push(
       ` +  ${`${prefix}${resource.type}`.padEnd(width)}  ${resource.name}${resource.protect ? "  [protected]" : ""}`,
@@ -65,7 +82,7 @@ function changeLine(change: PropertyChange): string {
 }
 
 export function formatDiff(diff: PlanDiff, beforeLabel: string, afterLabel: string): string {
-  const lines = [`Changes from ${beforeLabel} to ${afterLabel}:`, ""];
+  const lines = [`Changes from ${beforeLabel} to ${afterLabel}:`, ...noticeLines(diff.notice)];
   for (const resource of diff.added) lines.push(`+ ${resource.urn}`);
   for (const resource of diff.removed) lines.push(`- ${resource.urn}`);
   for (const { urn, diff: changes } of diff.changed) lines.push(`~ ${urn}`, ...changes.map(changeLine));

@@ -1,7 +1,8 @@
 // Mocks standing in for the providers: each resource echoes its inputs plus the computed outputs a
 // real provider would return (ids, self links, private IPs, CA certificates...), so values derived
 // from them read like the real thing in the plan. Values are derived from a hash of the resource's
-// type and name, so adding one resource never changes another's outputs.
+// type and name, so adding one resource never changes another's outputs. A `name` the program leaves
+// out arrives here already auto-named by the recorder, as a real provider receives it from Check.
 import { createHash } from "node:crypto";
 
 import type * as pulumi from "@pulumi/pulumi";
@@ -72,6 +73,39 @@ const computedOutputsByType: Record<string, ComputedOutputs> = {
     const { name, project } = gcpNames(inputs, logical, context);
     const id = `projects/${project}/global/urlMaps/${name}`;
     return { id, name, selfLink: `https://www.googleapis.com/compute/v1/${id}` };
+  },
+  "gcp:compute/router:Router": (inputs, logical, context) => {
+    const { name, project, region } = gcpNames(inputs, logical, context);
+    const id = `projects/${project}/regions/${region}/routers/${name}`;
+    return { id, name, region, selfLink: `https://www.googleapis.com/compute/v1/${id}` };
+  },
+  "gcp:monitoring/notificationChannel:NotificationChannel": (inputs, logical, context) => {
+    const { project } = gcpNames(inputs, logical, context);
+    const name = `projects/${project}/notificationChannels/${hash(`${project}/${logical}`)}`;
+    return { id: name, name, verificationStatus: "VERIFIED" };
+  },
+  "gcp:monitoring/customService:CustomService": (inputs, logical, context) => {
+    const { project } = gcpNames(inputs, logical, context);
+    const serviceId = str(inputs.serviceId, hex(logical, 22));
+    const name = `projects/${projectNumber(project)}/services/${serviceId}`;
+    return { id: name, name, serviceId };
+  },
+  "gcp:monitoring/slo:Slo": (inputs, logical, context) => {
+    const { project } = gcpNames(inputs, logical, context);
+    const sloId = str(inputs.sloId, hex(logical, 22));
+    const service = `projects/${projectNumber(project)}/services/${str(inputs.service, "service")}`;
+    const name = `${service}/serviceLevelObjectives/${sloId}`;
+    return { id: name, name, sloId };
+  },
+  "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": (inputs, logical, context) => {
+    const { project } = gcpNames(inputs, logical, context);
+    const uptimeCheckId = `${logical}-${hex(`${project}/${logical}`, 11)}`;
+    const name = `projects/${project}/uptimeCheckConfigs/${uptimeCheckId}`;
+    return { id: name, name, uptimeCheckId };
+  },
+  "gcp:monitoring/dashboard:Dashboard": (inputs, logical, context) => {
+    const { project } = gcpNames(inputs, logical, context);
+    return { id: `projects/${projectNumber(project)}/dashboards/${hex(`${project}/${logical}`, 32)}` };
   },
   "gcp:servicenetworking/connection:Connection": (inputs) => ({
     id: `${str(inputs.network, "network")}:${str(inputs.service, "servicenetworking.googleapis.com")}`,
@@ -164,15 +198,13 @@ const computedOutputsByType: Record<string, ComputedOutputs> = {
     const name = `projects/${project}/serviceAccounts/${email}`;
     return { id: name, name, email, member: `serviceAccount:${email}`, uniqueId: String(hash(email)) };
   },
-  "docker:index/image:Image": (inputs) => {
-    const imageName = str(inputs.imageName, "image");
-    const repository = imageName.replace(/:[^:/]+$/, "");
-    return {
-      imageName,
-      baseImageName: imageName,
-      registryServer: repository.split("/")[0],
-      repoDigest: `${repository}@sha256:${hex(imageName, 64)}`,
-    };
+  // docker-build's Image pushes and reports the manifest digest; the reference by digest is what
+  // both platforms run.
+  "docker-build:index:Image": (inputs) => {
+    const tags = Array.isArray(inputs.tags) ? inputs.tags.map((tag) => str(tag, "image")) : ["image"];
+    const repository = (tags[0] ?? "image").replace(/:[^:/]+$/, "");
+    const digest = `sha256:${hex(tags.join(","), 64)}`;
+    return { digest, ref: `${repository}@${digest}`, contextHash: hex(`context/${tags.join(",")}`, 64) };
   },
   "random:index/randomPassword:RandomPassword": (inputs, logical) => {
     const length = typeof inputs.length === "number" ? inputs.length : 16;

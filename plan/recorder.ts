@@ -1,7 +1,10 @@
 // Records what the program registers by wrapping the Pulumi mock monitor, which sees the full
 // RegisterResourceRequest (parent, dependencies, protect, provider) that `Mocks.newResource` does not.
 // It also does the engine's share of the work that the mock monitor leaves out: engine-style URNs,
-// default providers, duplicate-URN rejection and `additionalSecretOutputs`.
+// default providers, duplicate-URN rejection, `additionalSecretOutputs` and auto-naming.
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+
 import * as pulumi from "@pulumi/pulumi";
 import type {
   RegisterResourceOutputsRequest,
@@ -11,9 +14,12 @@ import type {
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 
+import { propertyPath } from "./diff";
 import { SECRET_TEXT, UNKNOWN_TEXT, type PlanResource } from "./types";
 
 const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
+/** Pulumi's auto-names end in a dash and 7 hex digits (`items-net-router-1a2b3c4`). */
+const AUTO_NAME_SUFFIX_LENGTH = 7;
 const PROVIDER_TYPE_PREFIX = "pulumi:providers:";
 
 type Callback<T> = (error: Error | null, response?: T) => void;
@@ -45,6 +51,49 @@ function engineUrn(stack: string, project: string, parentUrn: string, type: stri
   return `urn:pulumi:${stack}::${project}::${qualifiedType}::${name}`;
 }
 
+/** The resources an Output's value comes from; `resources` is internal to @pulumi/pulumi but on every Output. */
+const sourceResources = (output: pulumi.Output<unknown>) =>
+  (output as unknown as { resources(): Set<pulumi.Resource> }).resources();
+
+/**
+ * Paths (as the diff prints them) of the inputs the program set from another resource's output,
+ * found by walking the inputs as the program passed them, before serialization drops undefined values.
+ */
+function inputsFromOutputs(props: unknown, path = ""): string[] {
+  if (pulumi.Output.isInstance(props)) return sourceResources(props).size > 0 ? [path] : [];
+  if (pulumi.Resource.isInstance(props)) return [];
+  if (Array.isArray(props))
+    return props.flatMap((item, index) => inputsFromOutputs(item, propertyPath(path, index)));
+  if (!isObject(props)) return [];
+  return Object.entries(props).flatMap(([key, value]) => inputsFromOutputs(value, propertyPath(path, key)));
+}
+
+const nameInputs = new Map<string, boolean>();
+
+/**
+ * Whether a resource type takes a `name` input, which bridged providers auto-name when it is left out
+ * (an output-only `name` is not auto-named). Read from the installed SDK's typings: the type
+ * `gcp:compute/router:Router` is declared in @pulumi/gcp/compute/router.d.ts, its inputs in
+ * `interface RouterArgs`. A type whose typings cannot be found is not auto-named.
+ */
+function hasNameInput(type: string): boolean {
+  let known = nameInputs.get(type);
+  if (known === undefined) {
+    const [pkg, module, className] = type.split(":");
+    const file = module?.replace(/^index\//, "");
+    let typings = "";
+    try {
+      typings = fs.readFileSync(require.resolve(`@pulumi/${pkg}/${file}`).replace(/\.js$/, ".d.ts"), "utf8");
+    } catch {
+      // Not a package module (components, providers, Kubernetes' API groups): no `name` input.
+    }
+    const args = new RegExp(`^export interface ${className}Args \\{$([\\s\\S]*?)^\\}$`, "m").exec(typings);
+    known = /^ {4}name\??: pulumi\.Input<string(?: \| undefined)?>;$/m.test(args?.[1] ?? "");
+    nameInputs.set(type, known);
+  }
+  return known;
+}
+
 /** The engine marks these outputs secret whatever the provider returns; the mock monitor does not. */
 function markSecretOutputs(response: RegisterResourceResponse, names: readonly string[]): void {
   const object = response.getObject();
@@ -73,8 +122,11 @@ export interface Recorder {
   readonly outputs: Record<string, unknown> | undefined;
   /** Problems the engine would have rejected the deployment for. */
   readonly errors: string[];
-  /** Counts a resource the program constructed, so `pending` can name it until it is registered. */
-  noteConstructed(type: string, name: string): void;
+  /**
+   * Notes a resource the program constructed (from a stack transformation, which sees its inputs as
+   * passed): `pending` names it until it is registered, and its output-derived inputs are recorded.
+   */
+  noteConstructed(args: pulumi.ResourceTransformationArgs): void;
   /** `name [type]` of every constructed resource whose registration has not completed. */
   pending(): string[];
 }
@@ -97,6 +149,35 @@ export function recordRegistrations(options: RecorderOptions): Recorder {
   const count = (label: string, delta: number) =>
     outstanding.set(label, (outstanding.get(label) ?? 0) + delta);
   let stackOutputs: Record<string, unknown> | undefined;
+  /** Output-derived input paths by URN; the parent's URN, hence the child's, resolves before it registers. */
+  const outputDerived = new Map<string, string[]>();
+  const byUrn = new Map<string, PlanResource>();
+
+  function noteConstructed({ type, name, props, opts }: pulumi.ResourceTransformationArgs): void {
+    count(`${name} [${type}]`, 1);
+    const paths = inputsFromOutputs(props).sort();
+    const parent = opts.parent ?? pulumi.runtime.getStackResource();
+    if (paths.length === 0 || parent === undefined) return;
+    parent.urn.apply((parentUrn) => {
+      const urn = urnOf(parentUrn, type, name);
+      outputDerived.set(urn, paths);
+      const registered = byUrn.get(urn);
+      if (registered !== undefined) registered.inputsFromOutputs = paths;
+    });
+  }
+
+  /**
+   * The provider's auto-naming (what a real provider does in Check): a custom resource whose type has
+   * a `name` input the program left out gets `<logical name>-<7 hex digits>`. The real suffix is random;
+   * here it is a hash of the URN, so plans and their diffs stay stable. The plan still records the
+   * inputs as the program passed them; the provider (the mocks) sees the name.
+   */
+  function autoName(request: RegisterResourceRequest, urn: string): void {
+    const inputs = request.getObject()?.toJavaScript() ?? {};
+    if (!request.getCustom() || !hasNameInput(request.getType()) || inputs.name !== undefined) return;
+    const suffix = createHash("sha256").update(urn).digest("hex").slice(0, AUTO_NAME_SUFFIX_LENGTH);
+    request.setObject(Struct.fromJavaScript({ ...inputs, name: `${request.getName()}-${suffix}` }));
+  }
 
   function defaultProviderRef(type: string, version: string): string {
     const pkg = type.split(":")[0];
@@ -115,6 +196,7 @@ export function recordRegistrations(options: RecorderOptions): Recorder {
         dependsOn: [],
         protect: false,
         inputs,
+        inputsFromOutputs: [],
       });
     }
     return `${urn}::${id}`;
@@ -150,7 +232,10 @@ export function recordRegistrations(options: RecorderOptions): Recorder {
       dependsOn: [...new Set(request.getDependenciesList())].sort(),
       protect: request.getProtect() === true,
       inputs: planObject(request.getObject()),
+      inputsFromOutputs: outputDerived.get(urn) ?? [],
     });
+    byUrn.set(urn, resources[resources.length - 1]);
+    autoName(request, urn);
     await registerResource(request, (error: Error | null, response?: RegisterResourceResponse) => {
       count(`${name} [${type}]`, -1);
       if (error === null && response !== undefined) {
@@ -175,7 +260,7 @@ export function recordRegistrations(options: RecorderOptions): Recorder {
     get outputs() {
       return stackOutputs;
     },
-    noteConstructed: (type, name) => count(`${name} [${type}]`, 1),
+    noteConstructed,
     pending: () => [...outstanding].filter(([, n]) => n > 0).map(([label]) => label),
   };
 }

@@ -10,7 +10,7 @@ import { EXIT_BAD_INPUT, EXIT_PROGRAM_FAILED, PLAN_ERROR_PREFIX, PlanError } fro
 import { createMocks } from "./mocks";
 import { recordRegistrations } from "./recorder";
 import { documentConfig, readStackFiles, runtimeConfig, type StackFiles } from "./stack-files";
-import { SECRET_TEXT, type PlanDocument } from "./types";
+import { PLAN_NOTICE, SECRET_TEXT, type PlanDocument } from "./types";
 
 /** The program prints through console.log and Pulumi's log; stdout carries only the document. */
 const writeDocument = process.stdout.write.bind(process.stdout);
@@ -87,7 +87,7 @@ async function plan(
   const program = path.resolve(root, config.main);
   await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation((args) => {
-      recorder.noteConstructed(args.type, args.name);
+      recorder.noteConstructed(args);
       return undefined;
     });
     // Loaded the way Pulumi's Node.js language host loads a CommonJS program; its exports are the stack outputs.
@@ -107,6 +107,7 @@ async function plan(
     config: documentConfig(config),
     resources: recorder.resources,
     outputs: recorder.outputs ?? {},
+    notice: PLAN_NOTICE,
   };
 }
 

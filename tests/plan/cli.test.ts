@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 
 import { PlanError, runPlan } from "../../plan/run";
-import type { PlanDocument } from "../../plan/types";
-import { FIXTURE_ROOT, PLAN_TEST_TIMEOUT_MS, planOf, runCli } from "./helpers";
+import { PLAN_NOTICE, type PlanDocument } from "../../plan/types";
+import { FIXTURE_ROOT, PLAN_TEST_TIMEOUT_MS, planOf, runCli, schemaErrors } from "./helpers";
 
 describe("plan CLI", function () {
   this.timeout(PLAN_TEST_TIMEOUT_MS);
@@ -18,7 +18,9 @@ describe("plan CLI", function () {
     const result = await runCli(["--stack", "dev", "--json"]);
 
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(JSON.parse(result.stdout) as PlanDocument, await planOf("dev"));
+    const printed = JSON.parse(result.stdout) as PlanDocument;
+    assert.deepEqual(printed, await planOf("dev"));
+    assert.deepEqual(schemaErrors("plan", printed), []);
     assert.match(result.stderr, /planning dev/);
   });
 
@@ -38,6 +40,16 @@ describe("plan CLI", function () {
       ),
     );
     assert.ok(lines.includes("    databasePassword: [secret]"));
+    // It says what it is: it compares inputs, and the real preview decides.
+    const notice = lines
+      .slice(2, lines.indexOf("", 2))
+      .map((line) => line.trim())
+      .join(" ");
+    assert.equal(notice, PLAN_NOTICE.text);
+    assert.match(
+      notice,
+      /compares the inputs.*cannot tell an update in place from a replacement.*`pulumi preview`.*authority/s,
+    );
     assert.ok(lines.includes("     2  gcp:sql/databaseInstance:DatabaseInstance"));
     assert.ok(lines.includes("     9  to create"));
   });

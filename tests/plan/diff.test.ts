@@ -6,8 +6,8 @@ import * as path from "node:path";
 
 import { diffPlans } from "../../plan/diff";
 import { formatDiff } from "../../plan/format";
-import type { PlanDiff, PlanDocument, PlanResource } from "../../plan/types";
-import { PLAN_TEST_TIMEOUT_MS, planOf, REPO_ROOT, runCli } from "./helpers";
+import { PLAN_NOTICE, type PlanDiff, type PlanDocument, type PlanResource } from "../../plan/types";
+import { PLAN_TEST_TIMEOUT_MS, planOf, REPO_ROOT, runCli, schemaErrors } from "./helpers";
 
 function resource(
   stack: string,
@@ -24,6 +24,7 @@ function resource(
     dependsOn: [],
     protect: false,
     inputs,
+    inputsFromOutputs: [],
     ...options,
   } satisfies PlanResource;
 }
@@ -34,6 +35,7 @@ const plan = (stack: string, resources: PlanResource[]): PlanDocument => ({
   config: {},
   resources,
   outputs: {},
+  notice: PLAN_NOTICE,
 });
 
 describe("diffPlans", () => {
@@ -138,6 +140,7 @@ describe("diffPlans", () => {
       changed: [
         { urn: childOf("prod", "large").urn, diff: [{ path: "tier", before: "small", after: "large" }] },
       ],
+      notice: PLAN_NOTICE,
     });
   });
 
@@ -153,11 +156,21 @@ describe("diffPlans", () => {
       "dev with --config tier",
     );
 
+    const [heading, blank, ...rest] = text.split("\n");
+    const noticeEnd = rest.indexOf("");
+    assert.equal(heading, "Changes from dev to dev with --config tier:");
+    assert.equal(blank, "");
+    // The notice comes first: the diff compares inputs, and the real preview decides.
     assert.equal(
-      text,
+      rest
+        .slice(0, noticeEnd)
+        .map((line) => line.trim())
+        .join(" "),
+      PLAN_NOTICE.text,
+    );
+    assert.equal(
+      rest.slice(noticeEnd + 1).join("\n"),
       [
-        "Changes from dev to dev with --config tier:",
-        "",
         "+ urn:pulumi:dev::shop::test:index:Thing::new",
         "- urn:pulumi:dev::shop::test:index:Thing::old",
         "~ urn:pulumi:dev::shop::test:index:Thing::db",
@@ -238,7 +251,9 @@ describe("diffs of the real program's plans", function () {
       await planOf("dev"),
       await planOf("dev", { "database.tier": "db-custom-2-7680" }),
     );
-    assert.deepEqual(JSON.parse(result.stdout) as PlanDiff, JSON.parse(JSON.stringify(expected)) as PlanDiff);
+    const printed = JSON.parse(result.stdout) as PlanDiff;
+    assert.deepEqual(printed, JSON.parse(JSON.stringify(expected)) as PlanDiff);
+    assert.deepEqual(schemaErrors("diff", printed), []);
   });
 });
 

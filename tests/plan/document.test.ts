@@ -3,7 +3,17 @@ import assert from "node:assert/strict";
 import type { PlanDocument, PlanResource } from "../../plan/types";
 import { FIXTURE_ROOT, PLAN_TEST_TIMEOUT_MS, planOf } from "./helpers";
 
-const RESOURCE_FIELDS = ["dependsOn", "inputs", "name", "parent", "protect", "provider", "type", "urn"];
+const RESOURCE_FIELDS = [
+  "dependsOn",
+  "inputs",
+  "inputsFromOutputs",
+  "name",
+  "parent",
+  "protect",
+  "provider",
+  "type",
+  "urn",
+];
 const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
 /** Provider-backed types have a module path (`gcp:sql/user:User`); component types do not. */
 const isProviderBacked = (type: string) => type.split(":")[1]?.includes("/") === true;
@@ -11,9 +21,16 @@ const isProviderBacked = (type: string) => type.split(":")[1]?.includes("/") ===
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
-/** Every field PLAN-FORMAT.md lists, with its type, and every reference resolvable inside the document. */
+/** Every field plan/plan.schema.json lists, and every reference resolvable inside the document. */
 function assertPlanFormat(plan: PlanDocument, project: string, stack: string): void {
-  assert.deepEqual(Object.keys(plan).sort(), ["config", "outputs", "project", "resources", "stack"]);
+  assert.deepEqual(Object.keys(plan).sort(), [
+    "config",
+    "notice",
+    "outputs",
+    "project",
+    "resources",
+    "stack",
+  ]);
   assert.equal(plan.project, project);
   assert.equal(plan.stack, stack);
   assert.ok(isRecord(plan.config) && isRecord(plan.outputs));
@@ -77,7 +94,7 @@ describe("plan document of the real program", function () {
   this.timeout(PLAN_TEST_TIMEOUT_MS);
 
   for (const stack of ["dev", "prod"]) {
-    it(`${stack}: has the PLAN-FORMAT.md shape, unique URNs and resolvable references`, async () => {
+    it(`${stack}: has the documented shape, unique URNs and resolvable references`, async () => {
       assertPlanFormat(await planOf(stack), "gcp-async-api", stack);
     });
 
@@ -117,7 +134,7 @@ describe("plan document of the fixture program", function () {
   this.timeout(PLAN_TEST_TIMEOUT_MS);
   const fixturePlan = (overrides: Record<string, string> = {}) => planOf("ok", overrides, FIXTURE_ROOT);
 
-  it("has the PLAN-FORMAT.md shape", async () => {
+  it("has the documented shape", async () => {
     assertPlanFormat(await fixturePlan(), "plan-fixture", "ok");
   });
 
@@ -125,7 +142,11 @@ describe("plan document of the fixture program", function () {
     const plan = await fixturePlan();
 
     assert.equal(plan.outputs.databasePassword, "[secret]");
-    assert.equal(plan.outputs.connectionName, "fixture-project:europe-west1:db-primary");
+    // The instance has no name input: the provider auto-names it `<logical name>-<7 hex digits>`.
+    assert.match(
+      String(plan.outputs.connectionName),
+      /^fixture-project:europe-west1:db-primary-[0-9a-f]{7}$/,
+    );
     assert.equal(plan.config.adminNote, "[secret]");
   });
 
@@ -137,13 +158,16 @@ describe("plan document of the fixture program", function () {
     assert.equal(primary?.parent, byName.get("db")?.urn);
     assert.ok(primary?.dependsOn.includes(byName.get("network")?.urn ?? "missing"));
     assert.equal(primary?.protect, true);
-    assert.deepEqual(primary?.inputs.settings, {
+    const settings = primary?.inputs.settings as { ipConfiguration: { privateNetwork: string } };
+    assert.deepEqual(settings, {
       tier: "db-f1-micro",
-      ipConfiguration: {
-        ipv4Enabled: false,
-        privateNetwork: "projects/fixture-project/global/networks/network",
-      },
+      ipConfiguration: { ipv4Enabled: false, privateNetwork: settings.ipConfiguration.privateNetwork },
     });
+    assert.match(
+      settings.ipConfiguration.privateNetwork,
+      /^projects\/fixture-project\/global\/networks\/network-[0-9a-f]{7}$/,
+    );
+    assert.deepEqual(primary?.inputsFromOutputs, ["settings.ipConfiguration.privateNetwork"]);
     const gcpProvider = plan.resources.find((r) => r.type === "pulumi:providers:gcp");
     assert.equal(primary?.provider, `${gcpProvider?.urn}::${gcpProvider?.name}-id`);
     assert.deepEqual(gcpProvider?.inputs, {

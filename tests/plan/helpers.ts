@@ -3,6 +3,9 @@
 import { spawn } from "node:child_process";
 import * as path from "node:path";
 
+import Ajv2020 from "ajv/dist/2020";
+
+import planSchema from "../../plan/plan.schema.json";
 import { runPlan } from "../../plan/run";
 import type { PlanDocument } from "../../plan/types";
 
@@ -52,4 +55,17 @@ export function runCli(args: string[], cwd = REPO_ROOT): Promise<CliResult> {
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+const ajv = new Ajv2020({ allErrors: true, strict: true });
+ajv.addSchema(planSchema);
+const schemaId = (planSchema as { $id: string }).$id;
+
+/** The errors of `document` against a definition of plan/plan.schema.json ("plan" or "diff"); [] when valid. */
+export function schemaErrors(definition: "plan" | "diff", document: unknown): string[] {
+  const validate = ajv.getSchema(`${schemaId}#/$defs/${definition}`);
+  if (validate === undefined) throw new Error(`plan.schema.json has no $defs/${definition}`);
+  return validate(document)
+    ? []
+    : (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message}`);
 }
