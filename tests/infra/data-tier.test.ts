@@ -13,6 +13,9 @@ import type { PlanDocument } from "../../plan/types";
 import { dataTier, Inventory, planOf, SECRET, T } from "./inventory";
 import { stackConfig, STACKS } from "../../lib/stack-files";
 
+/** The explicit gcp provider (an engine type, not in the resource-type table). */
+const GCP_PROVIDER = "pulumi:providers:gcp";
+
 const COMPONENT = {
   network: "gcp-async-api:gcp:Network",
   database: "gcp-async-api:gcp:Database",
@@ -36,7 +39,7 @@ for (const stack of STACKS) {
     });
 
     it("labels every GCP resource through one explicit provider", () => {
-      const provider = plan.expectInputs(T.provider, "gcp", { project, region });
+      const provider = plan.expectInputs(GCP_PROVIDER, "gcp", { project, region });
       // Provider inputs reach the engine JSON-encoded, like provider config.
       assert.deepEqual(JSON.parse(String(provider.inputs.defaultLabels)), {
         app: PROJECT_NAME,
@@ -52,7 +55,7 @@ for (const stack of STACKS) {
 
     it("enables every API either platform needs and leaves them on at destroy", () => {
       for (const api of REQUIRED_APIS) {
-        plan.expectInputs(T.service, `items-net-api-${api}`, {
+        plan.expectInputs(T.apiService, `items-net-api-${api}`, {
           service: `${api}.googleapis.com`,
           disableOnDestroy: false,
         });
@@ -61,7 +64,7 @@ for (const stack of STACKS) {
 
     it("builds a custom-mode VPC with one subnet and the GKE secondary ranges", () => {
       const vpc = plan.expectInputs(T.network, "items-net-vpc", { autoCreateSubnetworks: false });
-      plan.expectDependsOn(vpc, [plan.find(T.service, "items-net-api-compute")]);
+      plan.expectDependsOn(vpc, [plan.find(T.apiService, "items-net-api-compute")]);
       plan.expectInputs(T.subnetwork, "items-net-subnet", {
         region,
         ipCidrRange: cfg.network.subnetCidr,
@@ -79,11 +82,11 @@ for (const stack of STACKS) {
         addressType: "INTERNAL",
         prefixLength: cfg.network.privateServiceAccessPrefixLength,
       });
-      const connection = plan.expectInputs(T.connection, "items-net-psa", {
+      const connection = plan.expectInputs(T.privateServiceConnection, "items-net-psa", {
         service: "servicenetworking.googleapis.com",
         deletionPolicy: "ABANDON",
       });
-      plan.expectDependsOn(connection, [plan.find(T.service, "items-net-api-servicenetworking")]);
+      plan.expectDependsOn(connection, [plan.find(T.apiService, "items-net-api-servicenetworking")]);
     });
 
     it("gives private nodes outbound access through Cloud NAT", () => {
@@ -121,12 +124,12 @@ for (const stack of STACKS) {
           maintenanceWindow: cfg.database.maintenanceWindow,
         },
       });
-      plan.expectDependsOn(primary, [plan.find(T.connection, "items-net-psa")]);
+      plan.expectDependsOn(primary, [plan.find(T.privateServiceConnection, "items-net-psa")]);
       assert.equal(primary.parent, plan.find(COMPONENT.database, "items-db").urn);
     });
 
     it("adds each read replica after the previous one, zonal, with the primary's flags", () => {
-      const connection = plan.find(T.connection, "items-net-psa");
+      const connection = plan.find(T.privateServiceConnection, "items-net-psa");
       const replicas = Array.from({ length: cfg.database.replicaCount }, (_, index) =>
         plan.expectInputs(T.sqlInstance, `items-db-replica-${index}`, {
           region,
@@ -160,7 +163,7 @@ for (const stack of STACKS) {
     });
 
     it("runs Memorystore on Private Service Access with AUTH and TLS", () => {
-      const redis = plan.expectInputs(T.redis, "items-cache-redis", {
+      const redis = plan.expectInputs(T.redisInstance, "items-cache-redis", {
         region,
         tier: cfg.cache.tier,
         memorySizeGb: cfg.cache.memorySizeGb,
@@ -173,7 +176,7 @@ for (const stack of STACKS) {
           weeklyMaintenanceWindows: [{ day: "SUNDAY", startTime: { hours: 4, minutes: 0 } }],
         },
       });
-      plan.expectDependsOn(redis, [plan.find(T.connection, "items-net-psa")]);
+      plan.expectDependsOn(redis, [plan.find(T.privateServiceConnection, "items-net-psa")]);
     });
 
     it("stores the four connection secrets in Secret Manager, one version each", () => {
@@ -234,21 +237,21 @@ for (const stack of STACKS) {
         [COMPONENT.cache]: 1,
         [COMPONENT.image]: 1,
         [COMPONENT.storedSecret]: 4,
-        [T.provider]: 1,
+        [GCP_PROVIDER]: 1,
         "pulumi:providers:random": 1,
         "pulumi:providers:docker": 1,
-        [T.service]: REQUIRED_APIS.length,
+        [T.apiService]: REQUIRED_APIS.length,
         [T.network]: 1,
         [T.subnetwork]: 1,
         [T.globalAddress]: 1,
-        [T.connection]: 1,
+        [T.privateServiceConnection]: 1,
         [T.router]: 1,
         [T.routerNat]: 1,
         [T.sqlInstance]: 1 + cfg.database.replicaCount,
         [T.sqlDatabase]: 1,
         [T.sqlUser]: 1,
         [T.password]: 1,
-        [T.redis]: 1,
+        [T.redisInstance]: 1,
         [T.secret]: 4,
         [T.secretVersion]: 4,
         [T.repository]: 1,

@@ -515,7 +515,7 @@ describe("policy pack on the offline plans", function () {
   describe("resources-labelled", () => {
     it("reports every provider-labelled resource when the provider loses its defaultLabels", async () => {
       const plan = await planOf("prod");
-      const provider = onlyResource(plan, TYPES.gcpProvider);
+      const provider = onlyResource(plan, "pulumi:providers:gcp");
       const bare = variant(provider, { defaultLabels: undefined });
       const withoutDefaults: PlanDocument = {
         ...plan,
