@@ -175,6 +175,29 @@ export const prodDeletionProtection = resourcePolicy(
   },
 );
 
+/** Data a destroy or an accidental replacement must never delete: Pulumi's `protect` on top of GCP's own flags. */
+const PULUMI_PROTECTED_TYPES: readonly string[] = [
+  TYPES.sqlInstance,
+  TYPES.redisInstance,
+  TYPES.privateServiceConnection,
+  TYPES.secret,
+];
+
+export const prodDataProtected = resourcePolicy(
+  "prod-data-protected",
+  `In the ${PROTECTED_STACKS.join(", ")} stack, Cloud SQL instances, Memorystore, the private-service-access connection and the secrets carry Pulumi's protect option.`,
+  PULUMI_PROTECTED_TYPES,
+  (_props, args, report) => {
+    const { stack } = urnStackAndProject(args.urn);
+    if (PROTECTED_STACKS.includes(stack) && args.opts.protect !== true) {
+      report(
+        `"${args.name}" in stack "${stack}" is not protected: register it with protect: true ` +
+          "(stack config deletionProtection), so `pulumi destroy` or a replacement stops before deleting data.",
+      );
+    }
+  },
+);
+
 export const redisAuthAndTls = resourcePolicy(
   "redis-auth-and-tls",
   "Memorystore Redis requires AUTH and serves TLS only (transitEncryptionMode SERVER_AUTHENTICATION).",
@@ -547,6 +570,7 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
   cloudSqlSslRequired,
   cloudSqlBackupsAndPitr,
   prodDeletionProtection,
+  prodDataProtected,
   redisAuthAndTls,
   gkePrivateNodes,
   gkeWorkloadIdentity,

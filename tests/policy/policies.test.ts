@@ -31,6 +31,7 @@ import {
   noPlaintextSecretsInEnv,
   plaintextSecretProblem,
   policies,
+  prodDataProtected,
   prodDeletionProtection,
   redisAuthAndTls,
   resourcesLabelled,
@@ -252,7 +253,7 @@ describe("policy pack on the offline plans", function () {
   it("the pack holds every policy once, all mandatory", () => {
     const names = policies.map((policy) => policy.name);
     assert.equal(new Set(names).size, names.length);
-    assert.equal(names.length, 12);
+    assert.equal(names.length, 13);
     for (const policy of policies) assert.equal(policy.enforcementLevel, "mandatory", policy.name);
   });
 
@@ -320,6 +321,41 @@ describe("policy pack on the offline plans", function () {
         "the replica has no backups",
       );
       assert.deepEqual(await resourceViolations(cloudSqlBackupsAndPitr, resourceArgs(plan, replica)), []);
+    });
+  });
+
+  describe("prod-data-protected", () => {
+    const dataTypes = [TYPES.sqlInstance, TYPES.redisInstance, TYPES.privateServiceConnection, TYPES.secret];
+
+    it("passes the prod plan, whose data resources all carry protect", async () => {
+      const prod = await planOf("prod");
+      const data = dataTypes.flatMap((type) => resourcesOfType(prod, type));
+      assert.ok(data.length >= 6, `${data.length} data resources`);
+      for (const resource of data) {
+        assert.deepEqual(
+          await resourceViolations(prodDataProtected, resourceArgs(prod, resource)),
+          [],
+          resource.name,
+        );
+      }
+    });
+
+    it("reports each data resource of prod registered without protect", async () => {
+      const prod = await planOf("prod");
+      for (const resource of dataTypes.flatMap((type) => resourcesOfType(prod, type))) {
+        assertReports(
+          await resourceViolations(prodDataProtected, resourceArgs(prod, { ...resource, protect: false })),
+          new RegExp(`"${resource.name}" in stack "prod" is not protected`),
+        );
+      }
+    });
+
+    it("leaves dev destroyable", async () => {
+      const dev = await planOf("dev on gke");
+      for (const resource of dataTypes.flatMap((type) => resourcesOfType(dev, type))) {
+        assert.equal(resource.protect, false, resource.name);
+        assert.deepEqual(await resourceViolations(prodDataProtected, resourceArgs(dev, resource)), []);
+      }
     });
   });
 
