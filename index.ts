@@ -1,5 +1,11 @@
-// The stack: typed config first, then the data tier (identical for both platforms), then the API on
-// GKE or Cloud Run. Composition only; every resource lives in a component under components/.
+// The stack: typed config first, then the project's APIs, the data tier (identical for both
+// platforms), then the API on GKE or Cloud Run. Composition only; every resource lives in a
+// component under components/.
+//
+// Logical names start with `items-`, not the product name `items-api`: they become GCP names
+// (Pulumi appends an 8-character suffix to auto-named ones), and GCP limits several of them
+// tightly, e.g. a service account id to 30 characters (`items-api-sa` + suffix fits; a longer
+// prefix would not leave room for the component's own part).
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -13,61 +19,57 @@ import { stackLabels } from "./lib/labels";
 import { MetricsAdapter } from "./components/gke/metrics-adapter";
 import { Network } from "./components/data/network";
 import { Observability, type ObservedWorkload } from "./components/observability/observability";
+import { ProjectApis } from "./components/project/apis";
 import { loadStackConfig, PROJECT_NAME } from "./config";
+import { requiredApis } from "./lib/resource-types";
 
 const cfg = loadStackConfig();
 const { project, region } = cfg.gcp;
 
 const labels = stackLabels({ app: PROJECT_NAME, stack: pulumi.getStack() });
 const gcpProvider = new gcp.Provider("gcp", { project, region, defaultLabels: labels });
-const withGcp = { providers: [gcpProvider] };
+const apis = new ProjectApis("items-apis", { apis: requiredApis() }, { providers: [gcpProvider] });
+// Every component waits for every API: a resource created while its API is still being enabled fails
+// (tests/infra/api-dependencies.test.ts walks the plan's graph to prove none can).
+const withGcp = { providers: [gcpProvider], dependsOn: [...apis.services] };
 
 // Data tier. Nothing platform-dependent flows into it, so switching `platform` never touches it.
-const network = new Network("items-net", { region, ...cfg.network }, withGcp);
+const network = new Network(
+  "items-net",
+  { region, settings: cfg.network, protectPrivateServiceAccess: cfg.deletionProtection },
+  withGcp,
+);
+const dataPlacement = {
+  region,
+  deletionProtection: cfg.deletionProtection,
+  network: network.networkId,
+  privateServiceAccess: network.privateServiceAccess,
+};
 const database = new Database(
   "items-db",
   {
-    region,
-    network: network.networkId,
-    privateServiceAccess: network.privateServiceAccess,
+    ...dataPlacement,
+    settings: cfg.database,
     allocatedIpRange: network.privateServiceAccessRangeName,
-    apis: [network.apis.sqladmin, network.apis.secretmanager],
-    databaseVersion: cfg.database.version,
-    tier: cfg.database.tier,
-    availabilityType: cfg.database.availabilityType,
-    diskSizeGb: cfg.database.diskSizeGb,
-    replicaCount: cfg.database.replicaCount,
-    maxConnections: cfg.database.maxConnections,
-    pointInTimeRecovery: cfg.database.pointInTimeRecovery,
-    backupStartTime: cfg.database.backupStartTime,
-    maintenanceWindow: cfg.database.maintenanceWindow,
-    databaseName: cfg.database.databaseName,
-    userName: cfg.database.userName,
-    deletionProtection: cfg.deletionProtection,
     userLabels: labels,
   },
   withGcp,
 );
 const cache = new Cache(
   "items-cache",
-  {
-    region,
-    network: network.networkId,
-    privateServiceAccess: network.privateServiceAccess,
-    reservedIpRange: network.privateServiceAccessRangeName,
-    apis: [network.apis.redis, network.apis.secretmanager],
-    tier: cfg.cache.tier,
-    memorySizeGb: cfg.cache.memorySizeGb,
-    redisVersion: cfg.cache.redisVersion,
-    deletionProtection: cfg.deletionProtection,
-  },
+  { ...dataPlacement, settings: cfg.cache, reservedIpRange: network.privateServiceAccessRangeName },
   withGcp,
 );
-const image = new Image("items", { project, region, apis: [network.apis.artifactregistry] }, withGcp);
+const image = new Image(
+  "items",
+  { project, region, apis: [apis.service("artifactregistry.googleapis.com")] },
+  withGcp,
+);
 
 const secrets = {
   databaseUrl: database.primaryUrl,
-  databaseReplicaUrl: database.replicaUrl,
+  databaseReplicaUrls: database.replicaUrls,
+  databaseCaCert: database.caCert,
   redisUrl: cache.url,
   redisCaCert: cache.caCert,
 };
@@ -94,7 +96,7 @@ function deployOnGke(): DeployedApi {
       maxNodesPerZone: cfg.gke.maxNodes,
       releaseChannel: cfg.gke.releaseChannel,
       deletionProtection: cfg.deletionProtection,
-      apis: [network.apis.container, network.apis.iam],
+      apis: [apis.service("container.googleapis.com"), apis.service("iam.googleapis.com")],
     },
     withGcp,
   );
@@ -112,7 +114,7 @@ function deployOnGke(): DeployedApi {
       cpuTargetPercent: cfg.gke.cpuTargetPercent,
       hpaMetric: cfg.gke.hpaMetric,
       targetRpsPerPod: cfg.gke.targetRpsPerPod,
-      apis: [network.apis.iam, network.apis.compute],
+      apis: [apis.service("iam.googleapis.com"), apis.service("compute.googleapis.com")],
     },
     withGcp,
   );
@@ -123,7 +125,7 @@ function deployOnGke(): DeployedApi {
         project,
         provider: cluster.provider,
         workloadPool: cluster.workloadPool,
-        apis: [network.apis.iam, network.apis.monitoring],
+        apis: [apis.service("iam.googleapis.com"), apis.service("monitoring.googleapis.com")],
       },
       withGcp,
     );
@@ -148,7 +150,7 @@ function deployOnCloudRun(): DeployedApi {
       publicInvoker: cfg.cloudrun.publicInvoker,
       startupCpuBoost: cfg.cloudrun.startupCpuBoost,
       deletionProtection: cfg.deletionProtection,
-      apis: [network.apis.run, network.apis.iam],
+      apis: [apis.service("run.googleapis.com"), apis.service("iam.googleapis.com")],
     },
     withGcp,
   );
@@ -165,7 +167,7 @@ new Observability(
     url: api.url,
     databaseMaxConnections: cfg.database.maxConnections,
     ...cfg.observability,
-    apis: [network.apis.monitoring],
+    apis: [apis.service("monitoring.googleapis.com")],
   },
   withGcp,
 );
