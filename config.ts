@@ -126,14 +126,14 @@ const databaseSchema = structured({
   diskSizeGb: integer(10).default(100),
   // Named, so removing one never renames another; every replica is in DATABASE_REPLICA_URLS.
   replicas: z
-    .record(
-      z.string().regex(REPLICA_NAME, REPLICA_NAME_RULE),
-      replicaSchema,
-      rule("must be a mapping of replica names"),
-    )
+    .record(z.string().regex(REPLICA_NAME, REPLICA_NAME_RULE), replicaSchema, {
+      error: (issue) =>
+        issue.code === "invalid_key" ? REPLICA_NAME_RULE : "must be a mapping of replica names",
+    })
     .refine((replicas) => Object.keys(replicas).length > 0, rule("must name at least one read replica"))
     .default({ reads: {} }),
-  maxConnections: integer(14, 262143).default(1000),
+  // Enough for the API's default pool (10) on 100 instances within the 90% budget below.
+  maxConnections: integer(14, 262143).default(1200),
   pointInTimeRecovery: boolean().default(true),
   backupStartTime: matching(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be "HH:MM" (UTC)').default("02:00"),
   maintenanceWindow: z
@@ -255,7 +255,7 @@ const DESCRIPTIONS = {
   network:
     "Mapping { subnetCidr (default 10.0.0.0/20), podsCidr (default 10.4.0.0/14), servicesCidr (default 10.8.0.0/20), privateServiceAccessCidr (default 10.16.0.0/16, /24 or larger) }: the subnet's primary and secondary (GKE pods/services) ranges and the pinned Private Service Access range for Cloud SQL and Memorystore; no two may overlap.",
   database:
-    "Mapping { version (default POSTGRES_16), tier (default db-custom-8-32768), availabilityType (ZONAL|REGIONAL, default REGIONAL), diskSizeGb (default 100), replicas (name -> { tier (default the primary's), zone (default any of the region) }, default { reads: {} }), maxConnections (default 1000), pointInTimeRecovery (default true), backupStartTime (HH:MM UTC, default 02:00), maintenanceWindow { day (1-7, Monday = 1, default 7), hour (0-23 UTC, default 3) }, databaseName (default items), userName (default items_api) } for Cloud SQL.",
+    "Mapping { version (default POSTGRES_16), tier (default db-custom-8-32768), availabilityType (ZONAL|REGIONAL, default REGIONAL), diskSizeGb (default 100), replicas (name -> { tier (default the primary's), zone (default any of the region) }, default { reads: {} }), maxConnections (default 1200), pointInTimeRecovery (default true), backupStartTime (HH:MM UTC, default 02:00), maintenanceWindow { day (1-7, Monday = 1, default 7), hour (0-23 UTC, default 3) }, databaseName (default items), userName (default items_api) } for Cloud SQL.",
   cache:
     "Mapping { tier (BASIC|STANDARD_HA, default STANDARD_HA), memorySizeGb (default 5), redisVersion (default REDIS_7_2), maintenanceWindow { day (MONDAY-SUNDAY, default SUNDAY), hour (0-23 UTC, default 4) } } for Memorystore.",
   app: "Mapping { cpu (default 1), memory (default 1Gi), poolMax, maxInFlight, cacheTtlSeconds, shutdownGraceMs (< 10000), logLevel (debug|info|warn|error) }: per-replica resources and the API's environment; the defaults of the last five are the API's own (DATABASE_POOL_MAX 10, MAX_IN_FLIGHT 200, CACHE_TTL_SECONDS 60, SHUTDOWN_GRACE_MS 8000, LOG_LEVEL info).",
@@ -271,33 +271,37 @@ export const SET_PROJECT_COMMAND = "pulumi config set gcp:project <your-project-
 const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 const PROJECT_ID_RULE = "must be a GCP project id (6-30 lower-case letters, digits and hyphens)";
 
-const stackConfigSchema = z
-  .strictObject({
-    gcp: z.object({
-      // No default and no example project in the stack files: a first `up` must target the user's
-      // own project, never one made up here.
-      project: z.preprocess(
-        asText,
-        z
-          .string({
-            error: (issue) =>
-              issue.input === undefined ? `is not set: run \`${SET_PROJECT_COMMAND}\`` : PROJECT_ID_RULE,
-          })
-          .regex(PROJECT_ID, PROJECT_ID_RULE),
-      ),
-      region: matching(/^[a-z]+-[a-z]+\d+$/, 'must be a GCP region such as "europe-west1"'),
-    }),
-    platform: oneOf(["gke", "cloudrun"]).describe(DESCRIPTIONS.platform),
-    targetConcurrentRequests: integer(1).default(50000).describe(DESCRIPTIONS.targetConcurrentRequests),
-    deletionProtection: boolean().default(true).describe(DESCRIPTIONS.deletionProtection),
-    network: networkSchema.describe(DESCRIPTIONS.network),
-    database: databaseSchema.describe(DESCRIPTIONS.database),
-    cache: cacheSchema.describe(DESCRIPTIONS.cache),
-    app: appSchema.describe(DESCRIPTIONS.app),
-    gke: gkeSchema.describe(DESCRIPTIONS.gke),
-    cloudrun: cloudrunSchema.describe(DESCRIPTIONS.cloudrun),
-    observability: observabilitySchema.describe(DESCRIPTIONS.observability),
-  })
+const stackConfigObject = z.strictObject({
+  gcp: z.object({
+    // No default and no example project in the stack files: a first `up` must target the user's
+    // own project, never one made up here.
+    project: z.preprocess(
+      asText,
+      z
+        .string({
+          error: (issue) =>
+            issue.input === undefined ? `is not set: run \`${SET_PROJECT_COMMAND}\`` : PROJECT_ID_RULE,
+        })
+        .regex(PROJECT_ID, PROJECT_ID_RULE),
+    ),
+    region: matching(/^[a-z]+-[a-z]+\d+$/, 'must be a GCP region such as "europe-west1"'),
+  }),
+  platform: oneOf(["gke", "cloudrun"]).describe(DESCRIPTIONS.platform),
+  targetConcurrentRequests: integer(1).default(50000).describe(DESCRIPTIONS.targetConcurrentRequests),
+  deletionProtection: boolean().default(true).describe(DESCRIPTIONS.deletionProtection),
+  network: networkSchema.describe(DESCRIPTIONS.network),
+  database: databaseSchema.describe(DESCRIPTIONS.database),
+  cache: cacheSchema.describe(DESCRIPTIONS.cache),
+  app: appSchema.describe(DESCRIPTIONS.app),
+  gke: gkeSchema.describe(DESCRIPTIONS.gke),
+  cloudrun: cloudrunSchema.describe(DESCRIPTIONS.cloudrun),
+  observability: observabilitySchema.describe(DESCRIPTIONS.observability),
+});
+
+/** The schema of each top-level key; its `description` is what Pulumi.yaml must say. */
+export const STACK_CONFIG_SCHEMA_SHAPE = stackConfigObject.shape;
+
+const stackConfigSchema = stackConfigObject
   // Cross-field rules judge only values that passed their own rules, so they can rely on them.
   .superRefine(
     (cfg, ctx) => {

@@ -168,7 +168,7 @@ export const prodDeletionProtection = resourcePolicy(
       if (value !== true) {
         report(
           `"${args.name}" in stack "${stack}" has ${field} ${show(value)}: set it to true ` +
-            "(stack config gcp-async-api:deletionProtection) so a destroy or replacement cannot delete it.",
+            "(stack config items-api:deletionProtection) so a destroy or replacement cannot delete it.",
         );
       }
     }
@@ -523,7 +523,7 @@ export const capacityCoversTarget: StackValidationPolicy = {
         type: "integer",
         minimum: 1,
         description:
-          "The stack's gcp-async-api:targetConcurrentRequests (CI writes it from Pulumi.<stack>.yaml).",
+          "The stack's items-api:targetConcurrentRequests (CI writes it from Pulumi.<stack>.yaml).",
       },
     },
     required: ["targetConcurrentRequests"],

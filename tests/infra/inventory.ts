@@ -109,9 +109,11 @@ export class Inventory {
 
 /** Components whose subtrees are the data tier: what switching `platform` must never touch. */
 export const DATA_TIER_COMPONENTS = [
-  "gcp-async-api:gcp:Network",
-  "gcp-async-api:gcp:Database",
-  "gcp-async-api:gcp:Cache",
+  "items-api:gcp:ProjectApis",
+  "items-api:gcp:Network",
+  "items-api:gcp:Database",
+  "items-api:gcp:Cache",
+  // H-REAL's component; its type token moves to items-api: with the rename (lead merges).
   "gcp-async-api:gcp:Image",
 ] as const;
 

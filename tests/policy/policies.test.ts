@@ -564,7 +564,7 @@ describe("policy pack on the offline plans", function () {
       for (const resource of relying) {
         assertReports(
           await resourceViolations(resourcesLabelled, resourceArgs(withoutDefaults, resource)),
-          new RegExp(`"${resource.name}" is missing app=gcp-async-api, stack=prod`),
+          new RegExp(`"${resource.name}" is missing app=items-api, stack=prod`),
         );
       }
     });
@@ -585,7 +585,7 @@ describe("policy pack on the offline plans", function () {
       const unlabelled = variant(primary, { "settings.userLabels": undefined });
       assertReports(
         await resourceViolations(resourcesLabelled, resourceArgs(plan, unlabelled)),
-        /"items-db-primary" is missing app=gcp-async-api, stack=prod .*its own labels/,
+        /"items-db-primary" is missing app=items-api, stack=prod .*its own labels/,
       );
     });
 
