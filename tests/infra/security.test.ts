@@ -66,7 +66,7 @@ for (const stack of STACKS) {
 
       it("gives no Cloud SQL instance a public IP and accepts only encrypted connections", () => {
         const instances = plan.all(T.sqlInstance);
-        assert.equal(instances.length, 1 + cfg.database.replicaCount);
+        assert.equal(instances.length, 1 + Object.keys(cfg.database.replicas).length);
         for (const instance of instances) {
           plan.expectInputs(T.sqlInstance, instance.name, {
             settings: { ipConfiguration: { ipv4Enabled: false, sslMode: "ENCRYPTED_ONLY" } },
@@ -117,7 +117,8 @@ for (const stack of STACKS) {
         plan.expectInputs(T.sqlUser, "items-db-user", { password: SECRET });
         for (const secretId of [
           "items-db-url",
-          "items-db-replica-url",
+          "items-db-replica-urls",
+          "items-db-ca-cert",
           "items-cache-url",
           "items-cache-ca-cert",
         ]) {

@@ -39,7 +39,8 @@ for (const stack of STACKS) {
         "gcp",
         "items-net-vpc",
         "items-db-primary",
-        "items-db-replica-0",
+        "items-apis-sqladmin",
+        "items-db-replica-reads",
         "items-cache-redis",
         "items-image",
       ]) {
