@@ -283,7 +283,7 @@ describe("policy pack on the offline plans", function () {
   describe("cloudsql-ssl-required", () => {
     it("reports a replica that accepts unencrypted connections", async () => {
       const plan = await planOf("dev");
-      const replica = onlyResource(plan, TYPES.sqlInstance, "items-db-replica-0");
+      const replica = onlyResource(plan, TYPES.sqlInstance, "items-db-replica-reads");
       const broken = variant(replica, {
         "settings.ipConfiguration.sslMode": "ALLOW_UNENCRYPTED_AND_ENCRYPTED",
       });
@@ -314,7 +314,7 @@ describe("policy pack on the offline plans", function () {
 
     it("exempts replicas, which Cloud SQL does not back up", async () => {
       const plan = await planOf("prod");
-      const replica = onlyResource(plan, TYPES.sqlInstance, "items-db-replica-0");
+      const replica = onlyResource(plan, TYPES.sqlInstance, "items-db-replica-reads");
       assert.equal(
         (replica.inputs.settings as Inputs).backupConfiguration,
         undefined,
