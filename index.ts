@@ -1,6 +1,11 @@
-// The stack: typed config first, then the data tier (identical for both platforms), then the API on
-// GKE, Cloud Run or both, behind the edge (the load balancer, identical whatever the platform).
-// Composition only; every resource lives in a component under components/.
+// The stack: typed config first, then the project's APIs, the data tier (identical for every
+// platform), then the API on GKE, Cloud Run or both, behind the edge (the load balancer, identical
+// whatever the platform). Composition only; every resource lives in a component under components/.
+//
+// Logical names start with `items-`, not the product name `items-api`: they become GCP names
+// (Pulumi appends an 8-character suffix to auto-named ones), and GCP limits several of them
+// tightly, e.g. a service account id to 30 characters (`items-api-sa` + suffix fits; a longer
+// prefix would not leave room for the component's own part).
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -18,61 +23,57 @@ import { stackLabels } from "./lib/labels";
 import { MetricsAdapter } from "./components/gke/metrics-adapter";
 import { Network } from "./components/data/network";
 import { Observability, type ObservedWorkload } from "./components/observability/observability";
+import { ProjectApis } from "./components/project/apis";
 import { loadStackConfig, PROJECT_NAME, trafficShares, type ServingPlatform } from "./config";
+import { requiredApis } from "./lib/resource-types";
 
 const cfg = loadStackConfig();
 const { project, region } = cfg.gcp;
 
 const labels = stackLabels({ app: PROJECT_NAME, stack: pulumi.getStack() });
 const gcpProvider = new gcp.Provider("gcp", { project, region, defaultLabels: labels });
-const withGcp = { providers: [gcpProvider] };
+const apis = new ProjectApis("items-apis", { apis: requiredApis() }, { providers: [gcpProvider] });
+// Every component waits for every API: a resource created while its API is still being enabled fails
+// (tests/infra/api-dependencies.test.ts walks the plan's graph to prove none can).
+const withGcp = { providers: [gcpProvider], dependsOn: [...apis.services] };
 
 // Data tier. Nothing platform-dependent flows into it, so switching `platform` never touches it.
-const network = new Network("items-net", { region, ...cfg.network }, withGcp);
+const network = new Network(
+  "items-net",
+  { region, settings: cfg.network, protectPrivateServiceAccess: cfg.deletionProtection },
+  withGcp,
+);
+const dataPlacement = {
+  region,
+  deletionProtection: cfg.deletionProtection,
+  network: network.networkId,
+  privateServiceAccess: network.privateServiceAccess,
+};
 const database = new Database(
   "items-db",
   {
-    region,
-    network: network.networkId,
-    privateServiceAccess: network.privateServiceAccess,
+    ...dataPlacement,
+    settings: cfg.database,
     allocatedIpRange: network.privateServiceAccessRangeName,
-    apis: [network.apis.sqladmin, network.apis.secretmanager],
-    databaseVersion: cfg.database.version,
-    tier: cfg.database.tier,
-    availabilityType: cfg.database.availabilityType,
-    diskSizeGb: cfg.database.diskSizeGb,
-    replicaCount: cfg.database.replicaCount,
-    maxConnections: cfg.database.maxConnections,
-    pointInTimeRecovery: cfg.database.pointInTimeRecovery,
-    backupStartTime: cfg.database.backupStartTime,
-    maintenanceWindow: cfg.database.maintenanceWindow,
-    databaseName: cfg.database.databaseName,
-    userName: cfg.database.userName,
-    deletionProtection: cfg.deletionProtection,
     userLabels: labels,
   },
   withGcp,
 );
 const cache = new Cache(
   "items-cache",
-  {
-    region,
-    network: network.networkId,
-    privateServiceAccess: network.privateServiceAccess,
-    reservedIpRange: network.privateServiceAccessRangeName,
-    apis: [network.apis.redis, network.apis.secretmanager],
-    tier: cfg.cache.tier,
-    memorySizeGb: cfg.cache.memorySizeGb,
-    redisVersion: cfg.cache.redisVersion,
-    deletionProtection: cfg.deletionProtection,
-  },
+  { ...dataPlacement, settings: cfg.cache, reservedIpRange: network.privateServiceAccessRangeName },
   withGcp,
 );
-const image = new Image("items", { project, region, apis: [network.apis.artifactregistry] }, withGcp);
+const image = new Image(
+  "items",
+  { project, region, apis: [apis.service("artifactregistry.googleapis.com")] },
+  withGcp,
+);
 
 const secrets = {
   databaseUrl: database.primaryUrl,
-  databaseReplicaUrl: database.replicaUrl,
+  databaseReplicaUrls: database.replicaUrls,
+  databaseCaCert: database.caCert,
   redisUrl: cache.url,
   redisCaCert: cache.caCert,
 };
@@ -85,7 +86,7 @@ const edgeSecurity = new EdgeSecurityPolicy(
     rateLimit: cfg.edge.rateLimit,
     wafRules: cfg.edge.wafRules,
     rules: cfg.edge.rules,
-    apis: [network.apis.compute],
+    apis: [apis.service("compute.googleapis.com")],
   },
   withGcp,
 );
@@ -93,7 +94,7 @@ const backendSettings = {
   project,
   securityPolicy: edgeSecurity.policyId,
   logSampleRate: cfg.edge.logSampleRate,
-  apis: [network.apis.compute],
+  apis: [apis.service("compute.googleapis.com")],
 };
 
 /** One platform the API runs on: the edge's backend service for it and what its metrics are scoped by. */
@@ -114,7 +115,7 @@ function deployOnGke(): DeployedApi {
       subnetwork: network.subnetworkId,
       podsRangeName: network.podsRangeName,
       servicesRangeName: network.servicesRangeName,
-      apis: [network.apis.container, network.apis.iam],
+      apis: [apis.service("container.googleapis.com"), apis.service("iam.googleapis.com")],
     },
     withGcp,
   );
@@ -128,7 +129,7 @@ function deployOnGke(): DeployedApi {
       secrets,
       app: cfg.app,
       settings: cfg.gke,
-      apis: [network.apis.iam, network.apis.compute],
+      apis: [apis.service("iam.googleapis.com")],
     },
     withGcp,
   );
@@ -139,7 +140,7 @@ function deployOnGke(): DeployedApi {
         project,
         provider: cluster.provider,
         workloadPool: cluster.workloadPool,
-        apis: [network.apis.iam, network.apis.monitoring],
+        apis: [apis.service("iam.googleapis.com"), apis.service("monitoring.googleapis.com")],
       },
       withGcp,
     );
@@ -180,7 +181,7 @@ function deployOnCloudRun(): DeployedApi {
       app: cfg.app,
       settings: cfg.cloudrun,
       deletionProtection: cfg.deletionProtection,
-      apis: [network.apis.run, network.apis.iam],
+      apis: [apis.service("run.googleapis.com"), apis.service("iam.googleapis.com")],
     },
     withGcp,
   );
@@ -204,7 +205,7 @@ const edge = new Edge(
     domain: cfg.edge.domain,
     minTlsVersion: cfg.edge.minTlsVersion,
     backends: deployed.map(({ backendService, weight }) => ({ backendService, weight })),
-    apis: [network.apis.compute],
+    apis: [apis.service("compute.googleapis.com")],
   },
   withGcp,
 );
@@ -219,7 +220,7 @@ new Observability(
     urlMapName: edge.urlMapName,
     settings: cfg.observability,
     databaseMaxConnections: cfg.database.maxConnections,
-    apis: [network.apis.monitoring],
+    apis: [apis.service("monitoring.googleapis.com")],
   },
   withGcp,
 );

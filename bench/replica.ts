@@ -22,7 +22,7 @@ export function replicaEnv(stack: StackConfig, pg: PostgresPair, redis: RedisSer
     platform: [...trafficShares(stack)].sort((a, b) => b.weight - a.weight)[0].platform,
     project: stack.gcp.project,
     app: stack.app,
-    secrets: { databaseUrl: "", databaseReplicaUrl: "", redisUrl: "", redisCaCert: "" },
+    secrets: { databaseUrl: "", databaseReplicaUrls: "", databaseCaCert: "", redisUrl: "", redisCaCert: "" },
   });
   return {
     ...Object.fromEntries(
@@ -30,7 +30,7 @@ export function replicaEnv(stack: StackConfig, pg: PostgresPair, redis: RedisSer
     ),
     NODE_ENV: "production", // set by app-image/Dockerfile
     DATABASE_URL: pg.primaryUrl,
-    DATABASE_REPLICA_URL: pg.replicaUrl,
+    DATABASE_REPLICA_URLS: pg.replicaUrl,
     REDIS_URL: redis.url,
   };
 }

@@ -4,8 +4,8 @@ import { PolicyPack } from "@pulumi/policy";
 
 import { policies } from "./policies";
 
-new PolicyPack("gcp-async-api", {
-  description: "Security, resilience, labelling and capacity rules for the gcp-async-api stacks.",
+new PolicyPack("items-api", {
+  description: "Security, resilience, labelling and capacity rules for the items-api stacks.",
   enforcementLevel: "mandatory",
   policies,
 });

@@ -11,19 +11,11 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 
-export const TYPES = {
-  sqlInstance: "gcp:sql/databaseInstance:DatabaseInstance",
-  redisInstance: "gcp:redis/instance:Instance",
-  gkeCluster: "gcp:container/cluster:Cluster",
-  gkeNodePool: "gcp:container/nodePool:NodePool",
-  cloudRunService: "gcp:cloudrunv2/service:Service",
-  deployment: "kubernetes:apps/v1:Deployment",
-  statefulSet: "kubernetes:apps/v1:StatefulSet",
-  daemonSet: "kubernetes:apps/v1:DaemonSet",
-  job: "kubernetes:batch/v1:Job",
-  horizontalPodAutoscaler: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
-  gcpProvider: "pulumi:providers:gcp",
-} as const;
+import { RESOURCE_TYPES, T } from "../lib/resource-types";
+
+/** Type tokens the policies match, from the program's one resource-type table. */
+export const TYPES = T;
+const GCP_PROVIDER = "pulumi:providers:gcp";
 
 /** Stacks whose data and serving resources must survive an accidental `pulumi destroy`. */
 export const PROTECTED_STACKS: readonly string[] = ["prod"];
@@ -176,9 +168,32 @@ export const prodDeletionProtection = resourcePolicy(
       if (value !== true) {
         report(
           `"${args.name}" in stack "${stack}" has ${field} ${show(value)}: set it to true ` +
-            "(stack config gcp-async-api:deletionProtection) so a destroy or replacement cannot delete it.",
+            "(stack config items-api:deletionProtection) so a destroy or replacement cannot delete it.",
         );
       }
+    }
+  },
+);
+
+/** Data a destroy or an accidental replacement must never delete: Pulumi's `protect` on top of GCP's own flags. */
+const PULUMI_PROTECTED_TYPES: readonly string[] = [
+  TYPES.sqlInstance,
+  TYPES.redisInstance,
+  TYPES.privateServiceConnection,
+  TYPES.secret,
+];
+
+export const prodDataProtected = resourcePolicy(
+  "prod-data-protected",
+  `In the ${PROTECTED_STACKS.join(", ")} stack, Cloud SQL instances, Memorystore, the private-service-access connection and the secrets carry Pulumi's protect option.`,
+  PULUMI_PROTECTED_TYPES,
+  (_props, args, report) => {
+    const { stack } = urnStackAndProject(args.urn);
+    if (PROTECTED_STACKS.includes(stack) && args.opts.protect !== true) {
+      report(
+        `"${args.name}" in stack "${stack}" is not protected: register it with protect: true ` +
+          "(stack config deletionProtection), so `pulumi destroy` or a replacement stops before deleting data.",
+      );
     }
   },
 );
@@ -352,29 +367,26 @@ export const noPlaintextSecretsInEnv = resourcePolicy(
 
 /**
  * Labellable GCP types this project uses, and whether the GCP provider's `defaultLabels` reach
- * them. The provider merges its default labels into the top-level `labels`/`resourceLabels` of
- * resources that have `effectiveLabels`/`pulumiLabels` outputs; Cloud SQL's
- * `settings.userLabels` and a node pool's `nodeConfig.resourceLabels` get nothing from it.
- * tests/policy checks this table against @pulumi/gcp's type definitions for every type in the
- * offline plans, so a new labellable resource cannot slip past it.
+ * them (lib/resource-types.ts `labels`). The provider merges its default labels into the top-level
+ * `labels`/`resourceLabels` of resources that have `effectiveLabels`/`pulumiLabels` outputs; Cloud
+ * SQL's `settings.userLabels` and a node pool's `nodeConfig.resourceLabels` get nothing from it.
+ * tests/policy checks this against @pulumi/gcp's type definitions for every type in the offline
+ * plans, so a new labellable resource cannot slip past it.
  */
-export const LABELLABLE_TYPES: Readonly<Record<string, { readonly providerDefaultLabels: boolean }>> = {
-  [TYPES.sqlInstance]: { providerDefaultLabels: false },
-  [TYPES.redisInstance]: { providerDefaultLabels: true },
-  [TYPES.gkeCluster]: { providerDefaultLabels: true },
-  [TYPES.cloudRunService]: { providerDefaultLabels: true },
-  "gcp:secretmanager/secret:Secret": { providerDefaultLabels: true },
-  "gcp:artifactregistry/repository:Repository": { providerDefaultLabels: true },
-  "gcp:compute/globalAddress:GlobalAddress": { providerDefaultLabels: true },
-  "gcp:compute/globalForwardingRule:GlobalForwardingRule": { providerDefaultLabels: true },
-  "gcp:compute/securityPolicy:SecurityPolicy": { providerDefaultLabels: true },
-};
+export const LABELLABLE_TYPES: Readonly<Record<string, { readonly providerDefaultLabels: boolean }>> =
+  Object.fromEntries(
+    Object.values(RESOURCE_TYPES).flatMap((entry) =>
+      "labels" in entry
+        ? [[entry.type, { providerDefaultLabels: entry.labels === "provider-defaults" }]]
+        : [],
+    ),
+  );
 
 const LABEL_FIELDS = ["labels", "resourceLabels", "effectiveLabels", "pulumiLabels", "settings.userLabels"];
 
 /** Provider config arrives JSON-encoded (the SDK stringifies object-valued provider inputs). */
 function providerDefaultLabels(args: ResourceValidationArgs): Props {
-  if (args.provider?.type !== TYPES.gcpProvider) {
+  if (args.provider?.type !== GCP_PROVIDER) {
     return {};
   }
   const raw: unknown = args.provider.props.defaultLabels;
@@ -511,7 +523,7 @@ export const capacityCoversTarget: StackValidationPolicy = {
         type: "integer",
         minimum: 1,
         description:
-          "The stack's gcp-async-api:targetConcurrentRequests (CI writes it from Pulumi.<stack>.yaml).",
+          "The stack's items-api:targetConcurrentRequests (CI writes it from Pulumi.<stack>.yaml).",
       },
     },
     required: ["targetConcurrentRequests"],
@@ -558,6 +570,7 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
   cloudSqlSslRequired,
   cloudSqlBackupsAndPitr,
   prodDeletionProtection,
+  prodDataProtected,
   redisAuthAndTls,
   gkePrivateNodes,
   gkeWorkloadIdentity,

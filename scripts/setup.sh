@@ -32,7 +32,7 @@ case "$(uname -m)" in
   aarch64 | arm64) node_arch=arm64 ;;
   *) echo "setup: no Node build on the npm registry for $(uname -m); install Node ${node_major}" >&2; exit 1 ;;
 esac
-node_dir="${XDG_CACHE_HOME:-$HOME/.cache}/gcp-async-api/node-${node_major}-${node_os}-${node_arch}"
+node_dir="${XDG_CACHE_HOME:-$HOME/.cache}/items-api/node-${node_major}-${node_os}-${node_arch}"
 
 node_source=""
 if [ "$(major_of node)" = "$node_major" ]; then

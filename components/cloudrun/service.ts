@@ -48,7 +48,7 @@ export class CloudRunService extends pulumi.ComponentResource {
   public readonly serviceAccountEmail: pulumi.Output<string>;
 
   constructor(name: string, args: CloudRunServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("gcp-async-api:gcp:CloudRunService", name, {}, opts);
+    super("items-api:gcp:CloudRunService", name, {}, opts);
     const { settings } = args;
     const env = apiEnvironment({
       platform: "cloudrun",

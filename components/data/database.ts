@@ -2,140 +2,39 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 
+import type { StackConfig } from "../../config";
+import { caBundle } from "../../lib/ca-bundle";
 import { StoredSecret } from "./stored-secret";
 
-export interface MaintenanceWindow {
-  /** Day of week, 1 (Monday) to 7. */
-  readonly day: number;
-  /** Hour of day, 0-23 UTC. */
-  readonly hour: number;
-}
-
 export interface DatabaseArgs {
-  /** Region of the primary and its replicas (required). */
+  /** Region of the primary and its replicas. */
   readonly region: string;
-  /** VPC network id the instances get their private IP in (required). */
-  readonly network: pulumi.Input<string>;
-  /** The servicenetworking connection every instance waits for (Network.privateServiceAccess) (required). */
-  readonly privateServiceAccess: pulumi.Resource;
-  /** Private Service Access range the IPs come from; default any range of the connection. */
-  readonly allocatedIpRange?: pulumi.Input<string>;
-  /** Enabled APIs the instances wait for (sqladmin, secretmanager); default none. */
-  readonly apis?: readonly pulumi.Resource[];
-  /** Cloud SQL PostgreSQL version; default "POSTGRES_16". */
-  readonly databaseVersion?: string;
-  /** Machine tier of primary and replicas; default "db-custom-2-7680". */
-  readonly tier?: string;
-  /** "REGIONAL" (standby in a second zone) or "ZONAL"; default "REGIONAL". */
-  readonly availabilityType?: "ZONAL" | "REGIONAL";
-  /** Initial data disk in GB (grows automatically); default 20. */
-  readonly diskSizeGb?: number;
-  /** Number of read replicas, created one after another; default 1. */
-  readonly replicaCount?: number;
-  /** PostgreSQL `max_connections` on primary and replicas, set explicitly; default 200. */
-  readonly maxConnections?: number;
-  /** Point-in-time recovery (WAL archiving); default true. */
-  readonly pointInTimeRecovery?: boolean;
-  /** Start of the daily backup, "HH:MM" UTC; default "02:00". */
-  readonly backupStartTime?: string;
-  /** Weekly maintenance window; default Sunday 03:00 UTC. */
-  readonly maintenanceWindow?: MaintenanceWindow;
-  /** Name of the app's database; default "items". */
-  readonly databaseName?: string;
-  /** Name of the app's PostgreSQL user; default "items_api". */
-  readonly userName?: string;
-  /** Deletion protection in Pulumi and at the Cloud SQL API; default true. */
-  readonly deletionProtection?: boolean;
-  /** Labels of the instances: the provider's `defaultLabels` never reach Cloud SQL's `userLabels`; default none. */
-  readonly userLabels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-}
-
-export interface ResolvedDatabaseArgs {
-  readonly region: string;
-  readonly databaseVersion: string;
-  readonly tier: string;
-  /** ENTERPRISE_PLUS runs only db-perf-optimized tiers; POSTGRES_16+ defaults to it, so it is set. */
-  readonly edition: "ENTERPRISE" | "ENTERPRISE_PLUS";
-  readonly availabilityType: "ZONAL" | "REGIONAL";
-  readonly diskSizeGb: number;
-  readonly replicaCount: number;
-  readonly maxConnections: number;
-  readonly pointInTimeRecovery: boolean;
-  readonly backupStartTime: string;
-  readonly maintenanceWindow: MaintenanceWindow;
-  readonly databaseName: string;
-  readonly userName: string;
+  /** The stack's `database` settings (config.ts owns their defaults and rules). */
+  readonly settings: StackConfig["database"];
+  /** Deletion protection at the Cloud SQL API, and Pulumi `protect` on the instances and secrets. */
   readonly deletionProtection: boolean;
+  /** VPC network id the instances get their private IP in. */
+  readonly network: pulumi.Input<string>;
+  /** The servicenetworking connection every instance waits for (Network.privateServiceAccess). */
+  readonly privateServiceAccess: pulumi.Resource;
+  /** Private Service Access range the IPs come from. */
+  readonly allocatedIpRange: pulumi.Input<string>;
+  /** Labels of the instances: the provider's `defaultLabels` never reach Cloud SQL's `userLabels`. */
+  readonly userLabels: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 const POSTGRES_PORT = 5432;
-const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
 
-function requireInteger(field: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
-    throw new Error(`\`${field}\` must be an integer ${range}, got ${value}`);
-  }
-  return value;
-}
-
-export function resolveDatabaseArgs(
-  args: Omit<DatabaseArgs, "network" | "privateServiceAccess">,
-): ResolvedDatabaseArgs {
-  const databaseVersion = args.databaseVersion ?? "POSTGRES_16";
-  if (!/^POSTGRES_\d+$/.test(databaseVersion)) {
-    throw new Error(
-      `\`databaseVersion\` must be a PostgreSQL version such as "POSTGRES_16", got "${databaseVersion}"`,
-    );
-  }
-  const tier = args.tier ?? "db-custom-2-7680";
-  const availabilityType = args.availabilityType ?? "REGIONAL";
-  const pointInTimeRecovery = args.pointInTimeRecovery ?? true;
-  if (availabilityType === "REGIONAL" && !pointInTimeRecovery) {
-    throw new Error(
-      "`pointInTimeRecovery` must be true when `availabilityType` is REGIONAL (Cloud SQL rule)",
-    );
-  }
-  const backupStartTime = args.backupStartTime ?? "02:00";
-  if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(backupStartTime)) {
-    throw new Error(`\`backupStartTime\` must be "HH:MM" (UTC), got "${backupStartTime}"`);
-  }
-  const maintenanceWindow = args.maintenanceWindow ?? { day: 7, hour: 3 };
-  requireInteger("maintenanceWindow.day", maintenanceWindow.day, 1, 7);
-  requireInteger("maintenanceWindow.hour", maintenanceWindow.hour, 0, 23);
-  const databaseName = args.databaseName ?? "items";
-  const userName = args.userName ?? "items_api";
-  for (const [field, value] of [
-    ["databaseName", databaseName],
-    ["userName", userName],
-  ] as const) {
-    if (!IDENTIFIER.test(value)) {
-      throw new Error(`\`${field}\` must be a lower-case PostgreSQL identifier, got "${value}"`);
-    }
-  }
-  return {
-    region: args.region,
-    databaseVersion,
-    tier,
-    edition: tier.startsWith("db-perf-optimized-") ? "ENTERPRISE_PLUS" : "ENTERPRISE",
-    availabilityType,
-    diskSizeGb: requireInteger("diskSizeGb", args.diskSizeGb ?? 20, 10),
-    replicaCount: requireInteger("replicaCount", args.replicaCount ?? 1, 1),
-    maxConnections: requireInteger("maxConnections", args.maxConnections ?? 200, 14, 262143),
-    pointInTimeRecovery,
-    backupStartTime,
-    maintenanceWindow,
-    databaseName,
-    userName,
-    deletionProtection: args.deletionProtection ?? true,
-  };
+/** ENTERPRISE_PLUS runs only db-perf-optimized tiers; POSTGRES_16+ defaults to it, so it is set. */
+export function editionOf(tier: string): "ENTERPRISE" | "ENTERPRISE_PLUS" {
+  return tier.startsWith("db-perf-optimized-") ? "ENTERPRISE_PLUS" : "ENTERPRISE";
 }
 
 /**
- * Connection URL for node-postgres. `sslmode=no-verify` encrypts without verifying the server
- * certificate: in node-postgres `sslmode=require` means verify-full, and the API has no variable for
- * the Cloud SQL CA yet. The instance only has a private IP inside our VPC and refuses unencrypted
- * connections (ENCRYPTED_ONLY), so this is encryption against passive observers, not MITM-proof.
+ * Connection URL for node-postgres, without `sslmode`: TLS and its verification come from
+ * DATABASE_CA_CERT (the instances' server CAs), and an `sslmode` in the URL would override the
+ * TLS options the API builds from it. The instances refuse unencrypted connections
+ * (ENCRYPTED_ONLY), so a client that ignores the CA fails closed rather than in plain text.
  */
 export function postgresUrl(parts: {
   readonly user: string;
@@ -144,38 +43,47 @@ export function postgresUrl(parts: {
   readonly database: string;
 }): string {
   const credentials = `${encodeURIComponent(parts.user)}:${encodeURIComponent(parts.password)}`;
-  return `postgres://${credentials}@${parts.host}:${POSTGRES_PORT}/${encodeURIComponent(parts.database)}?sslmode=no-verify`;
+  return `postgres://${credentials}@${parts.host}:${POSTGRES_PORT}/${encodeURIComponent(parts.database)}`;
+}
+
+/** DATABASE_REPLICA_URLS: every replica's URL, comma-separated, in the order of the replica names. */
+export function replicaUrlList(urls: readonly string[]): string {
+  return urls.join(",");
 }
 
 /**
- * Cloud SQL for PostgreSQL with private IP only and TLS enforced: a primary, `replicaCount` read
- * replicas, the app's database and user, and the primary and replica URLs in Secret Manager.
+ * Cloud SQL for PostgreSQL with private IP only and TLS enforced: a primary, one read replica per
+ * entry of `settings.replicas` (named by its key), the app's database and user, and in Secret
+ * Manager the primary URL, the replica URLs and the server CA bundle of every instance.
  */
 export class Database extends pulumi.ComponentResource {
   /** `project:region:instance` of the primary. */
   public readonly connectionName: pulumi.Output<string>;
   public readonly privateIp: pulumi.Output<string>;
-  public readonly replicaPrivateIps: pulumi.Output<string[]>;
+  /** Replica name → private IP. */
+  public readonly replicaPrivateIps: pulumi.Output<Record<string, string>>;
   /** DATABASE_URL: the primary. */
   public readonly primaryUrl: StoredSecret;
-  /** DATABASE_REPLICA_URL: the first read replica. */
-  public readonly replicaUrl: StoredSecret;
+  /** DATABASE_REPLICA_URLS: every read replica. */
+  public readonly replicaUrls: StoredSecret;
+  /** DATABASE_CA_CERT: the server CAs of the primary and every replica. */
+  public readonly caCert: StoredSecret;
   public readonly databaseName: pulumi.Output<string>;
   public readonly userName: pulumi.Output<string>;
 
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("gcp-async-api:gcp:Database", name, {}, opts);
-    const resolved = resolveDatabaseArgs(args);
+    super("items-api:gcp:Database", name, {}, opts);
+    const { settings, deletionProtection } = args;
 
     // Shared by primary and replicas. PostgreSQL refuses to run a hot standby with a lower
     // max_connections than its primary, so the flag is the same everywhere.
-    const settings = {
-      tier: resolved.tier,
-      edition: resolved.edition,
-      diskSize: resolved.diskSizeGb,
+    const instanceSettings = (tier: string) => ({
+      tier,
+      edition: editionOf(tier),
+      diskSize: settings.diskSizeGb,
       diskType: "PD_SSD",
       diskAutoresize: true,
-      deletionProtectionEnabled: resolved.deletionProtection,
+      deletionProtectionEnabled: deletionProtection,
       userLabels: args.userLabels,
       ipConfiguration: {
         ipv4Enabled: false,
@@ -183,7 +91,7 @@ export class Database extends pulumi.ComponentResource {
         allocatedIpRange: args.allocatedIpRange,
         sslMode: "ENCRYPTED_ONLY",
       },
-      databaseFlags: [{ name: "max_connections", value: String(resolved.maxConnections) }],
+      databaseFlags: [{ name: "max_connections", value: String(settings.maxConnections) }],
       insightsConfig: {
         queryInsightsEnabled: true,
         queryPlansPerMinute: 5,
@@ -191,10 +99,11 @@ export class Database extends pulumi.ComponentResource {
         recordApplicationTags: true,
         recordClientAddress: false,
       },
-    };
+    });
     const instanceOptions = {
       parent: this,
-      dependsOn: [args.privateServiceAccess, ...(args.apis ?? [])],
+      dependsOn: [args.privateServiceAccess],
+      protect: deletionProtection,
       // Autoresize grows the disk; without this the next `up` would try to shrink it back.
       ignoreChanges: ["settings.diskSize"],
     };
@@ -202,38 +111,46 @@ export class Database extends pulumi.ComponentResource {
     const primary = new gcp.sql.DatabaseInstance(
       `${name}-primary`,
       {
-        region: resolved.region,
-        databaseVersion: resolved.databaseVersion,
-        deletionProtection: resolved.deletionProtection,
+        region: args.region,
+        databaseVersion: settings.version,
+        deletionProtection,
         settings: {
-          ...settings,
-          availabilityType: resolved.availabilityType,
+          ...instanceSettings(settings.tier),
+          availabilityType: settings.availabilityType,
           backupConfiguration: {
             enabled: true,
-            startTime: resolved.backupStartTime,
-            pointInTimeRecoveryEnabled: resolved.pointInTimeRecovery,
-            ...(resolved.pointInTimeRecovery ? { transactionLogRetentionDays: 7 } : {}),
+            startTime: settings.backupStartTime,
+            pointInTimeRecoveryEnabled: settings.pointInTimeRecovery,
+            ...(settings.pointInTimeRecovery ? { transactionLogRetentionDays: 7 } : {}),
             backupRetentionSettings: { retainedBackups: 14, retentionUnit: "COUNT" },
           },
-          maintenanceWindow: { ...resolved.maintenanceWindow, updateTrack: "stable" },
+          maintenanceWindow: { ...settings.maintenanceWindow, updateTrack: "stable" },
         },
       },
       instanceOptions,
     );
 
-    // Cloud SQL runs one operation per primary at a time, so each replica waits for the previous one.
+    // Cloud SQL runs one operation per primary at a time, so each replica waits for the previous
+    // one. Sorted by name, so adding or removing one never reorders the others' dependencies by
+    // accident of YAML key order.
+    const replicaNames = Object.keys(settings.replicas).sort();
     const replicas: gcp.sql.DatabaseInstance[] = [];
-    for (let index = 0; index < resolved.replicaCount; index++) {
+    for (const replicaName of replicaNames) {
+      const replica = settings.replicas[replicaName];
       const previous = replicas.at(-1);
       replicas.push(
         new gcp.sql.DatabaseInstance(
-          `${name}-replica-${index}`,
+          `${name}-replica-${replicaName}`,
           {
-            region: resolved.region,
-            databaseVersion: resolved.databaseVersion,
+            region: args.region,
+            databaseVersion: settings.version,
             masterInstanceName: primary.name,
-            deletionProtection: resolved.deletionProtection,
-            settings: { ...settings, availabilityType: "ZONAL" },
+            deletionProtection,
+            settings: {
+              ...instanceSettings(replica.tier),
+              availabilityType: "ZONAL",
+              ...(replica.zone ? { locationPreference: { zone: replica.zone } } : {}),
+            },
           },
           { ...instanceOptions, dependsOn: [...instanceOptions.dependsOn, ...(previous ? [previous] : [])] },
         ),
@@ -245,7 +162,7 @@ export class Database extends pulumi.ComponentResource {
     const afterReplicas = { parent: this, dependsOn: replicas };
     const database = new gcp.sql.Database(
       `${name}-database`,
-      { instance: primary.name, name: resolved.databaseName },
+      { instance: primary.name, name: settings.databaseName },
       afterReplicas,
     );
     const password = new random.RandomPassword(
@@ -257,7 +174,7 @@ export class Database extends pulumi.ComponentResource {
       `${name}-user`,
       {
         instance: primary.name,
-        name: resolved.userName,
+        name: settings.userName,
         password: password.result,
         // The app owns its tables, so PostgreSQL refuses DROP ROLE; the role goes with the instance.
         deletionPolicy: "ABANDON",
@@ -266,28 +183,36 @@ export class Database extends pulumi.ComponentResource {
     );
 
     const urlTo = (host: pulumi.Input<string>) =>
-      pulumi.secret(
-        pulumi
-          .all([user.name, password.result, host, database.name])
-          .apply(([userName, secret, address, databaseName]) =>
-            postgresUrl({ user: userName, password: secret, host: address, database: databaseName }),
-          ),
+      pulumi
+        .all([user.name, password.result, host, database.name])
+        .apply(([userName, secret, address, databaseName]) =>
+          postgresUrl({ user: userName, password: secret, host: address, database: databaseName }),
+        );
+    const stored = (suffix: string, value: pulumi.Input<string>) =>
+      new StoredSecret(
+        `${name}-${suffix}`,
+        { value, labels: { component: "database" }, protect: deletionProtection },
+        { parent: this },
       );
-    const secretLabels = { component: "database" };
-    this.primaryUrl = new StoredSecret(
-      `${name}-url`,
-      { value: urlTo(primary.privateIpAddress), labels: secretLabels },
-      { parent: this },
+    this.primaryUrl = stored("url", urlTo(primary.privateIpAddress));
+    this.replicaUrls = stored(
+      "replica-urls",
+      pulumi.all(replicas.map((replica) => urlTo(replica.privateIpAddress))).apply(replicaUrlList),
     );
-    this.replicaUrl = new StoredSecret(
-      `${name}-replica-url`,
-      { value: urlTo(replicas[0].privateIpAddress), labels: secretLabels },
-      { parent: this },
+    this.caCert = stored(
+      "ca-cert",
+      pulumi
+        .all([primary, ...replicas].map((instance) => instance.serverCaCerts))
+        .apply((certs) => caBundle(certs.flat())),
     );
 
     this.connectionName = primary.connectionName;
     this.privateIp = primary.privateIpAddress;
-    this.replicaPrivateIps = pulumi.all(replicas.map((replica) => replica.privateIpAddress));
+    this.replicaPrivateIps = pulumi
+      .all(replicas.map((replica) => replica.privateIpAddress))
+      .apply((ips) =>
+        Object.fromEntries(replicaNames.map((replicaName, index) => [replicaName, ips[index]])),
+      );
     this.databaseName = database.name;
     this.userName = user.name;
     this.registerOutputs({

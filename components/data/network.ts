@@ -1,74 +1,27 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
-import { findOverlap, parseCidr } from "../../lib/cidr";
-
-/** Every Google API the stack uses, on either platform: both are enabled so `platform` can switch. */
-export const REQUIRED_APIS = [
-  "compute",
-  "servicenetworking",
-  "sqladmin",
-  "redis",
-  "secretmanager",
-  "artifactregistry",
-  "container",
-  "run",
-  "iam",
-  "monitoring",
-  "logging",
-] as const;
-export type RequiredApi = (typeof REQUIRED_APIS)[number];
+import type { StackConfig } from "../../config";
+import { parseCidr } from "../../lib/cidr";
 
 export interface NetworkArgs {
-  /** Region of the subnet, Cloud Router and Cloud NAT (required). */
+  /** Region of the subnet, Cloud Router and Cloud NAT. */
   readonly region: string;
-  /** Primary range of the subnet: GKE nodes and Cloud Run Direct VPC egress; default "10.0.0.0/20". */
-  readonly subnetCidr?: string;
-  /** Secondary range for GKE pods; default "10.4.0.0/14". */
-  readonly podsCidr?: string;
-  /** Secondary range for GKE services; default "10.8.0.0/20". */
-  readonly servicesCidr?: string;
-  /** Prefix length of the Private Service Access range (Cloud SQL, Memorystore); default 16. */
-  readonly privateServiceAccessPrefixLength?: number;
+  /** The stack's `network` settings (config.ts owns their defaults and the no-overlap rule). */
+  readonly settings: StackConfig["network"];
+  /** Pulumi `protect` on the private-service-access connection (Cloud SQL and Memorystore hang on it). */
+  readonly protectPrivateServiceAccess: boolean;
 }
 
-export interface ResolvedNetworkArgs {
-  readonly region: string;
-  readonly subnetCidr: string;
-  readonly podsCidr: string;
-  readonly servicesCidr: string;
-  readonly privateServiceAccessPrefixLength: number;
-}
-
-export function resolveNetworkArgs(args: NetworkArgs): ResolvedNetworkArgs {
-  const resolved: ResolvedNetworkArgs = {
-    region: args.region,
-    subnetCidr: args.subnetCidr ?? "10.0.0.0/20",
-    podsCidr: args.podsCidr ?? "10.4.0.0/14",
-    servicesCidr: args.servicesCidr ?? "10.8.0.0/20",
-    privateServiceAccessPrefixLength: args.privateServiceAccessPrefixLength ?? 16,
-  };
-  const cidrs = {
-    subnetCidr: resolved.subnetCidr,
-    podsCidr: resolved.podsCidr,
-    servicesCidr: resolved.servicesCidr,
-  };
-  for (const [field, cidr] of Object.entries(cidrs)) {
-    if (!parseCidr(cidr)) {
-      throw new Error(`\`${field}\` must be a canonical IPv4 CIDR such as "10.0.0.0/20", got "${cidr}"`);
-    }
-  }
-  const overlap = findOverlap(cidrs);
-  if (overlap) throw new Error(`\`${overlap[0]}\` must not overlap \`${overlap[1]}\``);
-  const prefix = resolved.privateServiceAccessPrefixLength;
-  if (!Number.isInteger(prefix) || prefix < 8 || prefix > 24) {
-    throw new Error(`\`privateServiceAccessPrefixLength\` must be an integer from 8 to 24, got ${prefix}`);
-  }
-  return resolved;
+/** The pinned private-service-access range as GlobalAddress wants it: first address and prefix length. */
+export function addressRange(cidr: string): { readonly address: string; readonly prefixLength: number } {
+  if (!parseCidr(cidr)) throw new Error(`"${cidr}" is not a canonical IPv4 CIDR`);
+  const [address, prefix] = cidr.split("/");
+  return { address, prefixLength: Number(prefix) };
 }
 
 /**
- * The project's network: the APIs, a custom-mode VPC with one regional subnet (secondary ranges for
+ * The project's network: a custom-mode VPC with one regional subnet (secondary ranges for
  * GKE), Private Service Access for Cloud SQL and Memorystore, and Cloud NAT for private nodes.
  */
 export class Network extends pulumi.ComponentResource {
@@ -82,30 +35,15 @@ export class Network extends pulumi.ComponentResource {
   public readonly privateServiceAccessRangeName: pulumi.Output<string>;
   /** The peering with Google's service producers: private-IP Cloud SQL and Memorystore must wait for it. */
   public readonly privateServiceAccess: gcp.servicenetworking.Connection;
-  /** The enabled APIs; resources of a fresh project must wait for theirs. */
-  public readonly apis: Readonly<Record<RequiredApi, gcp.projects.Service>>;
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("gcp-async-api:gcp:Network", name, {}, opts);
-    const resolved = resolveNetworkArgs(args);
-
-    const apis = Object.fromEntries(
-      REQUIRED_APIS.map((api) => [
-        api,
-        // Leaving APIs on at destroy: other stacks in the project may use them, and disabling
-        // them can take dependent services down.
-        new gcp.projects.Service(
-          `${name}-api-${api}`,
-          { service: `${api}.googleapis.com`, disableOnDestroy: false },
-          { parent: this },
-        ),
-      ]),
-    ) as Record<RequiredApi, gcp.projects.Service>;
+    super("items-api:gcp:Network", name, {}, opts);
+    const { settings } = args;
 
     const vpc = new gcp.compute.Network(
       `${name}-vpc`,
       { autoCreateSubnetworks: false, routingMode: "REGIONAL" },
-      { parent: this, dependsOn: [apis.compute] },
+      { parent: this },
     );
     this.podsRangeName = `${name}-pods`;
     this.servicesRangeName = `${name}-services`;
@@ -113,13 +51,13 @@ export class Network extends pulumi.ComponentResource {
       `${name}-subnet`,
       {
         network: vpc.id,
-        region: resolved.region,
-        ipCidrRange: resolved.subnetCidr,
+        region: args.region,
+        ipCidrRange: settings.subnetCidr,
         // Nodes and Cloud Run egress have no external IPs; they reach Google APIs privately.
         privateIpGoogleAccess: true,
         secondaryIpRanges: [
-          { rangeName: this.podsRangeName, ipCidrRange: resolved.podsCidr },
-          { rangeName: this.servicesRangeName, ipCidrRange: resolved.servicesCidr },
+          { rangeName: this.podsRangeName, ipCidrRange: settings.podsCidr },
+          { rangeName: this.servicesRangeName, ipCidrRange: settings.servicesCidr },
         ],
       },
       { parent: this },
@@ -131,7 +69,7 @@ export class Network extends pulumi.ComponentResource {
         network: vpc.id,
         purpose: "VPC_PEERING",
         addressType: "INTERNAL",
-        prefixLength: resolved.privateServiceAccessPrefixLength,
+        ...addressRange(settings.privateServiceAccessCidr),
       },
       { parent: this },
     );
@@ -146,21 +84,21 @@ export class Network extends pulumi.ComponentResource {
         // finish; the peering goes away with the VPC.
         deletionPolicy: "ABANDON",
       },
-      { parent: this, dependsOn: [apis.servicenetworking] },
+      { parent: this, protect: args.protectPrivateServiceAccess },
     );
 
     // Private GKE nodes have no external IPs: Cloud NAT gives them (and Cloud Run's VPC egress)
     // outbound internet access, e.g. for image pulls outside Artifact Registry.
     const router = new gcp.compute.Router(
       `${name}-router`,
-      { network: vpc.id, region: resolved.region },
+      { network: vpc.id, region: args.region },
       { parent: this },
     );
     new gcp.compute.RouterNat(
       `${name}-nat`,
       {
         router: router.name,
-        region: resolved.region,
+        region: args.region,
         natIpAllocateOption: "AUTO_ONLY",
         sourceSubnetworkIpRangesToNat: "ALL_SUBNETWORKS_ALL_IP_RANGES",
         // Many pods per node open many connections: ports follow demand instead of a fixed 64 per VM.
@@ -171,7 +109,6 @@ export class Network extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    this.apis = apis;
     this.networkId = vpc.id;
     this.networkSelfLink = vpc.selfLink;
     this.subnetworkId = subnet.id;

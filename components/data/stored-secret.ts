@@ -2,30 +2,22 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface StoredSecretArgs {
-  /** The secret value (required); stored as a Pulumi secret, never in plain state or outputs. */
+  /** The secret value; stored as a Pulumi secret, never in plain state or outputs. */
   readonly value: pulumi.Input<string>;
-  /** Secret Manager secret id, unique in the project; default the component's name. */
-  readonly secretId?: string;
-  /** Extra labels on the secret; default none (the provider's default labels still apply). */
-  readonly labels?: Readonly<Record<string, string>>;
-}
-
-export interface ResolvedStoredSecretArgs {
-  readonly secretId: string;
+  /** Labels on the secret besides the provider's default labels. */
   readonly labels: Readonly<Record<string, string>>;
+  /** Pulumi `protect` on the secret, so a destroy or a replacement cannot delete it. */
+  readonly protect: boolean;
 }
 
 const SECRET_ID = /^[A-Za-z0-9_-]{1,255}$/;
 
-export function resolveStoredSecretArgs(
-  name: string,
-  args: Omit<StoredSecretArgs, "value">,
-): ResolvedStoredSecretArgs {
-  const secretId = args.secretId ?? name;
-  if (!SECRET_ID.test(secretId)) {
-    throw new Error(`\`secretId\` must be 1-255 letters, digits, '_' or '-', got "${secretId}"`);
+/** The Secret Manager id: the component's name, which must be one Secret Manager accepts. */
+export function secretIdOf(name: string): string {
+  if (!SECRET_ID.test(name)) {
+    throw new Error(`StoredSecret "${name}": a secret id must be 1-255 letters, digits, '_' or '-'`);
   }
-  return { secretId, labels: args.labels ?? {} };
+  return name;
 }
 
 /** One Secret Manager secret (automatic replication) holding one version with the given value. */
@@ -40,13 +32,12 @@ export class StoredSecret extends pulumi.ComponentResource {
   public readonly value: pulumi.Output<string>;
 
   constructor(name: string, args: StoredSecretArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("gcp-async-api:gcp:StoredSecret", name, {}, opts);
-    const resolved = resolveStoredSecretArgs(name, args);
+    super("items-api:gcp:StoredSecret", name, {}, opts);
 
     const secret = new gcp.secretmanager.Secret(
       name,
-      { secretId: resolved.secretId, replication: { auto: {} }, labels: { ...resolved.labels } },
-      { parent: this },
+      { secretId: secretIdOf(name), replication: { auto: {} }, labels: { ...args.labels } },
+      { parent: this, protect: args.protect },
     );
     const value = pulumi.secret(args.value);
     const version = new gcp.secretmanager.SecretVersion(

@@ -26,7 +26,7 @@ export class CloudRunEdgeBackend extends pulumi.ComponentResource {
   public readonly backendService: pulumi.Output<string>;
 
   constructor(name: string, args: CloudRunEdgeBackendArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("gcp-async-api:gcp:CloudRunEdgeBackend", name, {}, opts);
+    super("items-api:gcp:CloudRunEdgeBackend", name, {}, opts);
     const childOpts = { parent: this, dependsOn: [...(args.apis ?? [])] };
 
     const neg = new gcp.compute.RegionNetworkEndpointGroup(

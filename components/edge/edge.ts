@@ -75,7 +75,7 @@ export class Edge extends pulumi.ComponentResource {
   public readonly note: pulumi.Output<string>;
 
   constructor(name: string, args: EdgeArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("gcp-async-api:gcp:Edge", name, {}, opts);
+    super("items-api:gcp:Edge", name, {}, opts);
     const backends = resolveEdgeBackends(args.backends);
     const { project, domain } = args;
     const childOpts = { parent: this, dependsOn: [...(args.apis ?? [])] };

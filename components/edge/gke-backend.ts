@@ -47,7 +47,7 @@ export class GkeEdgeBackend extends pulumi.ComponentResource {
   public readonly backendService: pulumi.Output<string>;
 
   constructor(name: string, args: GkeEdgeBackendArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("gcp-async-api:gcp:GkeEdgeBackend", name, {}, opts);
+    super("items-api:gcp:GkeEdgeBackend", name, {}, opts);
     const childOpts = { parent: this, dependsOn: [...(args.apis ?? [])] };
     const { project } = args;
 

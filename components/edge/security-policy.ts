@@ -95,7 +95,7 @@ export class EdgeSecurityPolicy extends pulumi.ComponentResource {
   public readonly policyId: pulumi.Output<string>;
 
   constructor(name: string, args: EdgeSecurityPolicyArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("gcp-async-api:gcp:EdgeSecurityPolicy", name, {}, opts);
+    super("items-api:gcp:EdgeSecurityPolicy", name, {}, opts);
     const policy = new gcp.compute.SecurityPolicy(
       name,
       {

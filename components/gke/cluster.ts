@@ -84,7 +84,7 @@ export class GkeCluster extends pulumi.ComponentResource {
   public readonly provider: k8s.Provider;
 
   constructor(name: string, args: GkeClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("gcp-async-api:gcp:GkeCluster", name, {}, opts);
+    super("items-api:gcp:GkeCluster", name, {}, opts);
     const { project, settings } = args;
     const workloadPool = `${project}.svc.id.goog`;
     const apis = [...args.apis];

@@ -50,7 +50,7 @@ export class MetricsAdapter extends pulumi.ComponentResource {
   public readonly serviceAccountEmail: pulumi.Output<string>;
 
   constructor(name: string, args: MetricsAdapterArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("gcp-async-api:gcp:MetricsAdapter", name, {}, opts);
+    super("items-api:gcp:MetricsAdapter", name, {}, opts);
     const k8sOpts = { parent: this, provider: args.provider };
     const labels = { "app.kubernetes.io/name": ACCOUNT, "app.kubernetes.io/instance": name };
     const subject = { kind: "ServiceAccount", name: ACCOUNT, namespace: NAMESPACE };

@@ -123,7 +123,7 @@ export class GkeWorkload extends pulumi.ComponentResource {
   public readonly serviceAccountEmail: pulumi.Output<string>;
 
   constructor(name: string, args: GkeWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("gcp-async-api:gcp:GkeWorkload", name, {}, opts);
+    super("items-api:gcp:GkeWorkload", name, {}, opts);
     const { settings, app } = args;
     const shutdown = shutdownSeconds(settings.preStopSleepSeconds, app);
     const env: ApiEnvironment<SecretRef> = apiEnvironment({
@@ -133,7 +133,7 @@ export class GkeWorkload extends pulumi.ComponentResource {
       secrets: args.secrets,
     });
     const k8sOpts = { parent: this, provider: args.provider };
-    const labels = { "app.kubernetes.io/name": "gcp-async-api", "app.kubernetes.io/instance": name };
+    const labels = { "app.kubernetes.io/name": "items-api", "app.kubernetes.io/instance": name };
 
     const apis = [...args.apis];
     const identity = createApiServiceAccount(

@@ -80,7 +80,7 @@ export class Image extends pulumi.ComponentResource {
   public readonly imageRef: pulumi.Output<string>;
 
   constructor(name: string, args: ImageArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("gcp-async-api:gcp:Image", name, {}, opts);
+    super("items-api:gcp:Image", name, {}, opts);
 
     const repository = new gcp.artifactregistry.Repository(
       `${name}-repository`,

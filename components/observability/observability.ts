@@ -112,7 +112,7 @@ export class Observability extends pulumi.ComponentResource {
   public readonly serviceId: pulumi.Output<string>;
 
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("gcp-async-api:gcp:Observability", name, {}, opts);
+    super("items-api:gcp:Observability", name, {}, opts);
     const resolved = resolveObservabilityArgs(args.settings, args.databaseMaxConnections);
     const childOpts = { parent: this, dependsOn: [...args.apis] };
     const project = args.project;

@@ -1,42 +1,36 @@
-// The one mapping from the stack's app settings to the API container's environment (API.md's
-// Configuration table plus the runtime variables in CONVENTIONS.md). The GKE Deployment and the
-// Cloud Run service both render from it, so the two platforms cannot drift apart. Pure: no Pulumi.
+// The one mapping from the stack's app settings to the API container's environment. The variable
+// names are the API's own (app-image/src/environment.ts), and the GKE Deployment and the Cloud Run
+// service both render from here, so the two platforms cannot drift apart. Pure: no Pulumi.
+import type { ApiVariable } from "../../app-image/src/environment";
+import type { StackConfig } from "../../config";
 
-export type Platform = "gke" | "cloudrun";
-export type LogLevel = "debug" | "info" | "warn" | "error";
+export type Platform = StackConfig["platform"];
 
-/** App settings from the stack's `gcp-async-api:app` key. */
-export interface AppSettings {
-  /** CPU per container, a Kubernetes quantity ("1", "500m"). */
-  readonly cpu: string;
-  /** Memory per container, a Kubernetes quantity ("1Gi", "512Mi"). */
-  readonly memory: string;
-  /** DATABASE_POOL_MAX: connections per pool. */
-  readonly poolMax: number;
-  /** MAX_IN_FLIGHT: requests in flight above it get 503 + Retry-After. */
-  readonly maxInFlight: number;
-  /** CACHE_TTL_SECONDS: lifetime of a cached item. */
-  readonly cacheTtlSeconds: number;
-  /** SHUTDOWN_GRACE_MS wanted by the stack (capped by the platform, see `shutdownTiming`). */
-  readonly shutdownGraceMs: number;
-  /** LOG_LEVEL. */
-  readonly logLevel: LogLevel;
-}
+/**
+ * The API's variables, plus the two this release adds on the API side (DATABASE_REPLICA_URLS,
+ * DATABASE_CA_CERT) until app-image/src/environment.ts declares them; then this is ApiVariable.
+ */
+type Variable = ApiVariable | "DATABASE_REPLICA_URLS" | "DATABASE_CA_CERT";
+
+/** App settings from the stack's `app` key (config.ts owns their defaults, taken from the API's). */
+export type AppSettings = StackConfig["app"];
 
 /** The app's secrets, one per secret environment variable; generic so it is testable without Pulumi. */
 export interface AppSecrets<S> {
   readonly databaseUrl: S;
-  readonly databaseReplicaUrl: S;
+  readonly databaseReplicaUrls: S;
+  readonly databaseCaCert: S;
   readonly redisUrl: S;
   readonly redisCaCert: S;
 }
 
-export const SECRET_ENV_NAMES: { readonly [K in keyof AppSecrets<unknown>]: string } = {
+export const SECRET_ENV_NAMES = {
   databaseUrl: "DATABASE_URL",
-  databaseReplicaUrl: "DATABASE_REPLICA_URL",
+  databaseReplicaUrls: "DATABASE_REPLICA_URLS",
+  databaseCaCert: "DATABASE_CA_CERT",
   redisUrl: "REDIS_URL",
   redisCaCert: "REDIS_CA_CERT",
-};
+} as const satisfies { readonly [K in keyof AppSecrets<unknown>]: Variable };
 
 /** The port the API listens on, on both platforms. */
 export const CONTAINER_PORT = 8080;
@@ -48,12 +42,13 @@ const CLOUD_RUN_EXIT_MARGIN_MS = 1_000;
 const HEAP_SHARE_OF_MEMORY_LIMIT = 0.75;
 
 export interface EnvVar {
-  readonly name: string;
+  /** NODE_OPTIONS is Node's own, not the API's. */
+  readonly name: Variable | "NODE_OPTIONS";
   readonly value: string;
 }
 
 export interface SecretEnvVar<S> {
-  readonly name: string;
+  readonly name: Variable;
   readonly secret: S;
 }
 
@@ -123,9 +118,6 @@ export function parseCpuCores(quantity: string, field = "app.cpu"): number {
  *   later whatever we ask, so drain + grace must end with a margin inside those 10 s.
  */
 export function shutdownTiming(platform: Platform, configuredGraceMs: number): ShutdownTiming {
-  if (!Number.isInteger(configuredGraceMs) || configuredGraceMs < 1) {
-    throw new Error(`\`app.shutdownGraceMs\` must be a positive integer, got ${configuredGraceMs}`);
-  }
   if (platform === "gke") {
     return { drainMs: 2_000, graceMs: configuredGraceMs };
   }
@@ -145,7 +137,7 @@ export function apiEnvironment<S>(args: ApiEnvironmentArgs<S>): ApiEnvironment<S
   const shutdown = shutdownTiming(args.platform, app.shutdownGraceMs);
   const plain: EnvVar[] = [
     // Cloud Run reserves PORT and sets it from the container port; declaring it is an error there.
-    ...(args.platform === "gke" ? [{ name: "PORT", value: String(CONTAINER_PORT) }] : []),
+    ...(args.platform === "gke" ? [{ name: "PORT" as const, value: String(CONTAINER_PORT) }] : []),
     { name: "DATABASE_POOL_MAX", value: String(app.poolMax) },
     { name: "MAX_IN_FLIGHT", value: String(app.maxInFlight) },
     { name: "CACHE_TTL_SECONDS", value: String(app.cacheTtlSeconds) },

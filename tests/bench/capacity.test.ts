@@ -30,7 +30,7 @@ const REPO_ROOT = resolve(__dirname, "..", "..");
 function stack(overrides: Record<string, unknown>): StackConfig {
   const raw: Record<string, string> = { "gcp:project": "capacity-test", "gcp:region": "europe-west1" };
   for (const [key, value] of Object.entries(overrides)) {
-    raw[`gcp-async-api:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
+    raw[`items-api:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
   }
   return parseStackConfig(raw);
 }

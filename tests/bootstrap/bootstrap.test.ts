@@ -20,7 +20,7 @@ const BOOTSTRAP_STACK = "github";
 const bootstrapConfig = node(
   node(parse(readFileSync(path.join(BOOTSTRAP_DIR, `Pulumi.${BOOTSTRAP_STACK}.yaml`), "utf8"))).config,
 );
-const repository = String(bootstrapConfig["gcp-async-api-bootstrap:githubRepository"]);
+const repository = String(bootstrapConfig["items-api-bootstrap:githubRepository"]);
 const hostProject = String(bootstrapConfig["gcp:project"]);
 const stackProject = (stack: string) => rawStackConfig(stack)["gcp:project"];
 

@@ -6,7 +6,7 @@ import type { PlanDocument } from "../../plan/types";
 import { Inventory, planOf, SECRET, T, type PlannedResource } from "./inventory";
 import { rawStackConfig, stackConfig, STACKS } from "../../lib/stack-files";
 
-const COMPONENT = "gcp-async-api:gcp:CloudRunService";
+const COMPONENT = "items-api:gcp:CloudRunService";
 const K = {
   service: "gcp:cloudrunv2/service:Service",
   invoker: "gcp:cloudrunv2/serviceIamMember:ServiceIamMember",
@@ -190,7 +190,7 @@ for (const stack of STACKS) {
           resource.type.startsWith("gcp:container/") ||
           resource.type.startsWith("kubernetes:") ||
           resource.type === "pulumi:providers:kubernetes" ||
-          resource.type.startsWith("gcp-async-api:gcp:Gke"),
+          resource.type.startsWith("items-api:gcp:Gke"),
       );
       assert.deepEqual(
         gke.map((resource) => resource.urn),
@@ -219,15 +219,15 @@ describe("Cloud Run invoker check", () => {
 describe("Cloud Run settings (config.ts owns their defaults and rules)", () => {
   const devWithCloudRun = (fields: Record<string, unknown>) => ({
     ...rawStackConfig("dev"),
-    "gcp-async-api:cloudrun": JSON.stringify(fields),
+    "items-api:cloudrun": JSON.stringify(fields),
   });
 
   it("defaults to one warm instance, a private service and a concurrency that covers the default target", () => {
     const { cloudrun, app, targetConcurrentRequests } = parseStackConfig({
       ...rawStackConfig("dev"),
-      "gcp-async-api:cloudrun": undefined,
-      "gcp-async-api:database": undefined,
-      "gcp-async-api:targetConcurrentRequests": undefined,
+      "items-api:cloudrun": undefined,
+      "items-api:database": undefined,
+      "items-api:targetConcurrentRequests": undefined,
     });
     assert.deepEqual(cloudrun, {
       minInstances: 1,
@@ -242,11 +242,11 @@ describe("Cloud Run settings (config.ts owns their defaults and rules)", () => {
 
   it("rejects bad values naming the key", () => {
     const cases: [Record<string, unknown>, string][] = [
-      [{ minInstances: -1 }, "gcp-async-api:cloudrun.minInstances"],
-      [{ minInstances: 11, maxInstances: 10 }, "gcp-async-api:cloudrun.minInstances"],
-      [{ concurrency: 0 }, "gcp-async-api:cloudrun.concurrency"],
-      [{ concurrency: 1001 }, "gcp-async-api:cloudrun.concurrency"],
-      [{ publicInvoker: "yes" }, "gcp-async-api:cloudrun.publicInvoker"],
+      [{ minInstances: -1 }, "items-api:cloudrun.minInstances"],
+      [{ minInstances: 11, maxInstances: 10 }, "items-api:cloudrun.minInstances"],
+      [{ concurrency: 0 }, "items-api:cloudrun.concurrency"],
+      [{ concurrency: 1001 }, "items-api:cloudrun.concurrency"],
+      [{ publicInvoker: "yes" }, "items-api:cloudrun.publicInvoker"],
     ];
     for (const [fields, key] of cases) {
       assert.throws(

@@ -4,21 +4,28 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 import { PROJECT_NAME } from "../../config";
-import { caBundle, redisUrl, resolveCacheArgs, type CacheTier } from "../../components/data/cache";
-import { postgresUrl, resolveDatabaseArgs } from "../../components/data/database";
+import { redisUrl } from "../../components/data/cache";
+import { editionOf, postgresUrl, replicaUrlList } from "../../components/data/database";
 import { contentHash, listSourceFiles } from "../../components/image/image";
-import { REQUIRED_APIS, resolveNetworkArgs } from "../../components/data/network";
-import { resolveStoredSecretArgs } from "../../components/data/stored-secret";
+import { addressRange } from "../../components/data/network";
+import { secretIdOf } from "../../components/data/stored-secret";
+import { caBundle } from "../../lib/ca-bundle";
+import { requiredApis } from "../../lib/resource-types";
 import type { PlanDocument } from "../../plan/types";
 import { dataTier, Inventory, planOf, SECRET, T } from "./inventory";
 import { stackConfig, STACKS } from "../../lib/stack-files";
 
+/** The explicit gcp provider (an engine type, not in the resource-type table). */
+const GCP_PROVIDER = "pulumi:providers:gcp";
+
 const COMPONENT = {
-  network: "gcp-async-api:gcp:Network",
-  database: "gcp-async-api:gcp:Database",
-  cache: "gcp-async-api:gcp:Cache",
-  image: "gcp-async-api:gcp:Image",
-  storedSecret: "gcp-async-api:gcp:StoredSecret",
+  apis: "items-api:gcp:ProjectApis",
+  network: "items-api:gcp:Network",
+  database: "items-api:gcp:Database",
+  cache: "items-api:gcp:Cache",
+  // H-REAL's component: its type token follows the product rename when the lead merges.
+  image: "items-api:gcp:Image",
+  storedSecret: "items-api:gcp:StoredSecret",
 } as const;
 
 const APP_IMAGE = path.resolve(__dirname, "../../app-image");
@@ -36,7 +43,7 @@ for (const stack of STACKS) {
     });
 
     it("labels every GCP resource through one explicit provider", () => {
-      const provider = plan.expectInputs(T.provider, "gcp", { project, region });
+      const provider = plan.expectInputs(GCP_PROVIDER, "gcp", { project, region });
       // Provider inputs reach the engine JSON-encoded, like provider config.
       assert.deepEqual(JSON.parse(String(provider.inputs.defaultLabels)), {
         app: PROJECT_NAME,
@@ -50,18 +57,22 @@ for (const stack of STACKS) {
       assert.deepEqual(unlabelled, [], "these GCP resources do not use the labelled provider");
     });
 
-    it("enables every API either platform needs and leaves them on at destroy", () => {
-      for (const api of REQUIRED_APIS) {
-        plan.expectInputs(T.service, `items-net-api-${api}`, {
-          service: `${api}.googleapis.com`,
+    it("enables every API either platform needs, before anything else, and leaves them on at destroy", () => {
+      const services = requiredApis().map((api) =>
+        plan.expectInputs(T.apiService, `items-apis-${api.replace(/\.googleapis\.com$/, "")}`, {
+          service: api,
           disableOnDestroy: false,
-        });
+        }),
+      );
+      for (const component of [COMPONENT.network, COMPONENT.database, COMPONENT.cache].map(
+        (type) => plan.all(type)[0],
+      )) {
+        plan.expectDependsOn(component, services);
       }
     });
 
     it("builds a custom-mode VPC with one subnet and the GKE secondary ranges", () => {
-      const vpc = plan.expectInputs(T.network, "items-net-vpc", { autoCreateSubnetworks: false });
-      plan.expectDependsOn(vpc, [plan.find(T.service, "items-net-api-compute")]);
+      plan.expectInputs(T.network, "items-net-vpc", { autoCreateSubnetworks: false });
       plan.expectInputs(T.subnetwork, "items-net-subnet", {
         region,
         ipCidrRange: cfg.network.subnetCidr,
@@ -73,17 +84,19 @@ for (const stack of STACKS) {
       });
     });
 
-    it("peers a Private Service Access range with Google's producers, abandoning the peering at destroy", () => {
+    it("peers the pinned Private Service Access range with Google's producers, abandoning the peering at destroy", () => {
+      const [address, prefixLength] = cfg.network.privateServiceAccessCidr.split("/");
       plan.expectInputs(T.globalAddress, "items-net-psa-range", {
         purpose: "VPC_PEERING",
         addressType: "INTERNAL",
-        prefixLength: cfg.network.privateServiceAccessPrefixLength,
+        address,
+        prefixLength: Number(prefixLength),
       });
-      const connection = plan.expectInputs(T.connection, "items-net-psa", {
+      const connection = plan.expectInputs(T.privateServiceConnection, "items-net-psa", {
         service: "servicenetworking.googleapis.com",
         deletionPolicy: "ABANDON",
       });
-      plan.expectDependsOn(connection, [plan.find(T.service, "items-net-api-servicenetworking")]);
+      assert.equal(connection.protect, cfg.deletionProtection);
     });
 
     it("gives private nodes outbound access through Cloud NAT", () => {
@@ -121,25 +134,28 @@ for (const stack of STACKS) {
           maintenanceWindow: cfg.database.maintenanceWindow,
         },
       });
-      plan.expectDependsOn(primary, [plan.find(T.connection, "items-net-psa")]);
+      plan.expectDependsOn(primary, [plan.find(T.privateServiceConnection, "items-net-psa")]);
       assert.equal(primary.parent, plan.find(COMPONENT.database, "items-db").urn);
     });
 
-    it("adds each read replica after the previous one, zonal, with the primary's flags", () => {
-      const connection = plan.find(T.connection, "items-net-psa");
-      const replicas = Array.from({ length: cfg.database.replicaCount }, (_, index) =>
-        plan.expectInputs(T.sqlInstance, `items-db-replica-${index}`, {
-          region,
-          databaseVersion: cfg.database.version,
-          settings: { ...sharedSettings(), availabilityType: "ZONAL" },
-        }),
-      );
+    it("adds each named read replica after the previous one, zonal, with the primary's flags", () => {
+      const connection = plan.find(T.privateServiceConnection, "items-net-psa");
+      const replicas = Object.keys(cfg.database.replicas)
+        .sort()
+        .map((replicaName) =>
+          plan.expectInputs(T.sqlInstance, `items-db-replica-${replicaName}`, {
+            region,
+            databaseVersion: cfg.database.version,
+            settings: { ...sharedSettings(), availabilityType: "ZONAL" },
+          }),
+        );
       replicas.forEach((replica, index) => {
         assert.ok(replica.inputs.masterInstanceName, `${replica.name} has no masterInstanceName`);
         assert.equal((replica.inputs.settings as Record<string, unknown>).backupConfiguration, undefined);
         plan.expectDependsOn(replica, [connection, ...replicas.slice(index - 1, index)]);
       });
-      assert.equal(plan.all(T.sqlInstance).length, 1 + cfg.database.replicaCount);
+      assert.equal(plan.all(T.sqlInstance).length, 1 + Object.keys(cfg.database.replicas).length);
+      for (const instance of plan.all(T.sqlInstance)) assert.equal(instance.protect, cfg.deletionProtection);
     });
 
     it("creates the database and its user after every replica, with a 32-character random password", () => {
@@ -160,7 +176,7 @@ for (const stack of STACKS) {
     });
 
     it("runs Memorystore on Private Service Access with AUTH and TLS", () => {
-      const redis = plan.expectInputs(T.redis, "items-cache-redis", {
+      const redis = plan.expectInputs(T.redisInstance, "items-cache-redis", {
         region,
         tier: cfg.cache.tier,
         memorySizeGb: cfg.cache.memorySizeGb,
@@ -170,16 +186,23 @@ for (const stack of STACKS) {
         connectMode: "PRIVATE_SERVICE_ACCESS",
         deletionProtection: cfg.deletionProtection,
         maintenancePolicy: {
-          weeklyMaintenanceWindows: [{ day: "SUNDAY", startTime: { hours: 4, minutes: 0 } }],
+          weeklyMaintenanceWindows: [
+            {
+              day: cfg.cache.maintenanceWindow.day,
+              startTime: { hours: cfg.cache.maintenanceWindow.hour, minutes: 0 },
+            },
+          ],
         },
       });
-      plan.expectDependsOn(redis, [plan.find(T.connection, "items-net-psa")]);
+      plan.expectDependsOn(redis, [plan.find(T.privateServiceConnection, "items-net-psa")]);
+      assert.equal(redis.protect, cfg.deletionProtection);
     });
 
-    it("stores the four connection secrets in Secret Manager, one version each", () => {
+    it("stores the five connection secrets in Secret Manager, one version each, protected with the data", () => {
       const secrets = [
         ["items-db-url", "database"],
-        ["items-db-replica-url", "database"],
+        ["items-db-replica-urls", "database"],
+        ["items-db-ca-cert", "database"],
         ["items-cache-url", "cache"],
         ["items-cache-ca-cert", "cache"],
       ] as const;
@@ -190,6 +213,7 @@ for (const stack of STACKS) {
           labels: { component },
         });
         assert.equal(secret.parent, plan.find(COMPONENT.storedSecret, secretId).urn);
+        assert.equal(secret.protect, cfg.deletionProtection, `${secretId} protect`);
         plan.expectInputs(T.secretVersion, `${secretId}-version`, { secretData: SECRET });
       }
     });
@@ -226,33 +250,37 @@ for (const stack of STACKS) {
         "url",
       ]);
       assert.equal(doc.outputs.platform, cfg.platform);
-      assert.equal((doc.outputs.databaseReplicaPrivateIps as unknown[]).length, cfg.database.replicaCount);
+      assert.deepEqual(
+        Object.keys(doc.outputs.databaseReplicaPrivateIps as object).sort(),
+        Object.keys(cfg.database.replicas).sort(),
+      );
     });
 
     it("has exactly the expected data-tier inventory", () => {
       dataTier(plan).expectCounts({
+        [COMPONENT.apis]: 1,
         [COMPONENT.network]: 1,
         [COMPONENT.database]: 1,
         [COMPONENT.cache]: 1,
         [COMPONENT.image]: 1,
-        [COMPONENT.storedSecret]: 4,
-        [T.provider]: 1,
+        [COMPONENT.storedSecret]: 5,
+        [GCP_PROVIDER]: 1,
         "pulumi:providers:random": 1,
         "pulumi:providers:docker": 1,
-        [T.service]: REQUIRED_APIS.length,
+        [T.apiService]: requiredApis().length,
         [T.network]: 1,
         [T.subnetwork]: 1,
         [T.globalAddress]: 1,
-        [T.connection]: 1,
+        [T.privateServiceConnection]: 1,
         [T.router]: 1,
         [T.routerNat]: 1,
-        [T.sqlInstance]: 1 + cfg.database.replicaCount,
+        [T.sqlInstance]: 1 + Object.keys(cfg.database.replicas).length,
         [T.sqlDatabase]: 1,
         [T.sqlUser]: 1,
         [T.password]: 1,
-        [T.redis]: 1,
-        [T.secret]: 4,
-        [T.secretVersion]: 4,
+        [T.redisInstance]: 1,
+        [T.secret]: 5,
+        [T.secretVersion]: 5,
         [T.repository]: 1,
         [T.dockerImage]: 1,
       });
@@ -300,75 +328,51 @@ describe("image tag: content hash of the build context", () => {
   });
 });
 
-describe("data-tier components: argument resolution and derived values, without Pulumi", () => {
-  it("Network: defaults, and ranges that must not overlap", () => {
-    assert.deepEqual(resolveNetworkArgs({ region: "europe-west1" }), {
-      region: "europe-west1",
-      subnetCidr: "10.0.0.0/20",
-      podsCidr: "10.4.0.0/14",
-      servicesCidr: "10.8.0.0/20",
-      privateServiceAccessPrefixLength: 16,
+describe("data-tier components: derived values, without Pulumi", () => {
+  it("Network: the pinned range as GlobalAddress takes it", () => {
+    assert.deepEqual(addressRange("10.16.0.0/20"), { address: "10.16.0.0", prefixLength: 20 });
+    assert.throws(() => addressRange("10.16.0.1/20"), /not a canonical IPv4 CIDR/);
+  });
+
+  it("Database: the edition follows the tier", () => {
+    assert.equal(editionOf("db-custom-1-3840"), "ENTERPRISE");
+    assert.equal(editionOf("db-perf-optimized-N-8"), "ENTERPRISE_PLUS");
+  });
+
+  it("Database: URLs escape credentials and leave TLS to DATABASE_CA_CERT (no sslmode)", () => {
+    const url = postgresUrl({
+      user: "items_api",
+      password: "p@ss/word",
+      host: "10.1.2.3",
+      database: "items",
     });
-    assert.throws(
-      () => resolveNetworkArgs({ region: "europe-west1", podsCidr: "10.0.0.0/14" }),
-      /`subnetCidr` must not overlap `podsCidr`/,
-    );
-    assert.throws(
-      () => resolveNetworkArgs({ region: "europe-west1", subnetCidr: "10.0.0.1/20" }),
-      /`subnetCidr`/,
-    );
-  });
-
-  it("Database: the edition follows the tier, and REGIONAL needs point-in-time recovery", () => {
+    assert.equal(url, "postgres://items_api:p%40ss%2Fword@10.1.2.3:5432/items");
+    assert.doesNotMatch(url, /sslmode/);
     assert.equal(
-      resolveDatabaseArgs({ region: "europe-west1", tier: "db-custom-1-3840" }).edition,
-      "ENTERPRISE",
-    );
-    assert.equal(
-      resolveDatabaseArgs({ region: "europe-west1", tier: "db-perf-optimized-N-8" }).edition,
-      "ENTERPRISE_PLUS",
-    );
-    assert.throws(
-      () =>
-        resolveDatabaseArgs({
-          region: "europe-west1",
-          availabilityType: "REGIONAL",
-          pointInTimeRecovery: false,
-        }),
-      /`pointInTimeRecovery` must be true when `availabilityType` is REGIONAL/,
-    );
-    assert.throws(() => resolveDatabaseArgs({ region: "europe-west1", replicaCount: 0 }), /`replicaCount`/);
-    assert.equal(resolveDatabaseArgs({ region: "europe-west1" }).deletionProtection, true);
-  });
-
-  it("Database: the URL escapes credentials and encrypts without a CA to verify against", () => {
-    assert.equal(
-      postgresUrl({ user: "items_api", password: "p@ss/word", host: "10.1.2.3", database: "items" }),
-      "postgres://items_api:p%40ss%2Fword@10.1.2.3:5432/items?sslmode=no-verify",
+      replicaUrlList([url, url.replace("10.1.2.3", "10.1.2.4")]),
+      `${url},${url.replace("10.1.2.3", "10.1.2.4")}`,
     );
   });
 
-  it("Cache: protected unless told otherwise, and only known tiers", () => {
-    assert.equal(resolveCacheArgs({ region: "europe-west1" }).deletionProtection, true);
-    assert.throws(
-      () => resolveCacheArgs({ region: "europe-west1", tier: "PREMIUM" as CacheTier }),
-      /`tier` must be BASIC or STANDARD_HA/,
-    );
-  });
-
-  it("Cache: a TLS URL with the AUTH string, and every server CA in the bundle", () => {
+  it("Cache: a TLS URL with the AUTH string", () => {
     assert.equal(
       redisUrl({ authString: "a+b/c", host: "10.0.0.3", port: 6378 }),
       "rediss://:a%2Bb%2Fc@10.0.0.3:6378",
     );
+  });
+
+  it("CA bundle: every server CA once, in order", () => {
     const current = "-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----";
     const next = "-----BEGIN CERTIFICATE-----\nB\n-----END CERTIFICATE-----";
-    assert.equal(caBundle([{ cert: `${current}\n` }, { cert: next }, {}]), `${current}\n${next}`);
+    assert.equal(
+      caBundle([{ cert: `${current}\n` }, { cert: next }, {}, { cert: current }]),
+      `${current}\n${next}`,
+    );
     assert.equal(caBundle(undefined), "");
   });
 
-  it("StoredSecret: the secret id defaults to the component's name and must be valid", () => {
-    assert.equal(resolveStoredSecretArgs("items-db-url", {}).secretId, "items-db-url");
-    assert.throws(() => resolveStoredSecretArgs("x", { secretId: "bad id" }), /`secretId`/);
+  it("StoredSecret: the secret id is the component's name and must be valid", () => {
+    assert.equal(secretIdOf("items-db-url"), "items-db-url");
+    assert.throws(() => secretIdOf("bad id"), /secret id/);
   });
 });

@@ -10,11 +10,11 @@ import { rawStackConfig } from "../../lib/stack-files";
 /** The prod stack file with `platform` and some fields of `edge` replaced. */
 function prodWith(platform: string, edge: Record<string, unknown>): Record<string, string> {
   const raw = rawStackConfig("prod");
-  const current = JSON.parse(raw["gcp-async-api:edge"]) as object;
+  const current = JSON.parse(raw["items-api:edge"]) as object;
   return {
     ...raw,
-    "gcp-async-api:platform": platform,
-    "gcp-async-api:edge": JSON.stringify({ ...current, ...edge }),
+    "items-api:platform": platform,
+    "items-api:edge": JSON.stringify({ ...current, ...edge }),
   };
 }
 
@@ -31,7 +31,7 @@ function expectRejected(raw: Record<string, string>, key: string, rule: RegExp):
 describe("edge config", () => {
   it("defaults to no domain, TLS 1.2, 6000 requests a minute per IP, no WAF or operator rules", () => {
     const raw = rawStackConfig("dev");
-    const { "gcp-async-api:edge": _edge, ...withoutEdge } = raw;
+    const { "items-api:edge": _edge, ...withoutEdge } = raw;
     assert.deepEqual(parseStackConfig(withoutEdge).edge, {
       minTlsVersion: "TLS_1_2",
       rateLimit: { requests: 6000, intervalSec: 60 },
@@ -122,15 +122,15 @@ describe("edge config", () => {
     ["a misspelt edge field", prodWith("gke", { domian: "x.example" }), "edge.domian", /not a known setting/],
   ];
   for (const [what, raw, key, rule] of rejected) {
-    it(`rejects ${what} as gcp-async-api:${key}`, () => expectRejected(raw, `gcp-async-api:${key}`, rule));
+    it(`rejects ${what} as items-api:${key}`, () => expectRejected(raw, `items-api:${key}`, rule));
   }
 
   it("checks both platforms' capacity under both, as either may be weighted to 100", () => {
     const raw = prodWith("both", { weights: { gke: 100, cloudrun: 0 } });
-    const cloudrun = JSON.parse(raw["gcp-async-api:cloudrun"]) as Record<string, unknown>;
+    const cloudrun = JSON.parse(raw["items-api:cloudrun"]) as Record<string, unknown>;
     expectRejected(
-      { ...raw, "gcp-async-api:cloudrun": JSON.stringify({ ...cloudrun, maxInstances: 10 }) },
-      "gcp-async-api:cloudrun.maxInstances",
+      { ...raw, "items-api:cloudrun": JSON.stringify({ ...cloudrun, maxInstances: 10 }) },
+      "items-api:cloudrun.maxInstances",
       /covers targetConcurrentRequests/,
     );
   });

@@ -23,8 +23,8 @@ const E = {
   serverlessNeg: "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup",
   k8sService: "kubernetes:core/v1:Service",
   cloudRunService: "gcp:cloudrunv2/service:Service",
-  gkeCluster: "gcp-async-api:gcp:GkeCluster",
-  cloudRun: "gcp-async-api:gcp:CloudRunService",
+  gkeCluster: "items-api:gcp:GkeCluster",
+  cloudRun: "items-api:gcp:CloudRunService",
 } as const;
 
 /** The platform values the toggle covers, with the config overrides that select each. */

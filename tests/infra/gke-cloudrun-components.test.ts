@@ -25,7 +25,7 @@ const DIGEST = `sha256:${"ab".repeat(32)}`;
 /** Stack config with the given `gke` and `cloudrun` fields, validated by config.ts like a stack file. */
 const cfg = parseStackConfig({
   ...rawStackConfig("dev"),
-  "gcp-async-api:gke": JSON.stringify({
+  "items-api:gke": JSON.stringify({
     regional: false,
     zone: "europe-west1-d",
     masterAuthorizedNetworks: [{ cidrBlock: "203.0.113.0/24", displayName: "office" }],
@@ -33,7 +33,7 @@ const cfg = parseStackConfig({
     domain: "api.example.com",
     namespace: "items",
   }),
-  "gcp-async-api:cloudrun": JSON.stringify({
+  "items-api:cloudrun": JSON.stringify({
     minInstances: 2,
     maxInstances: 12,
     concurrency: 200,

@@ -9,7 +9,7 @@ import { Inventory, planOf, SECRET, T, type PlannedResource } from "./inventory"
 import { rawStackConfig, stackConfig, STACKS } from "../../lib/stack-files";
 import { APP_SETTINGS } from "./app-settings";
 
-const COMPONENT = { cluster: "gcp-async-api:gcp:GkeCluster", workload: "gcp-async-api:gcp:GkeWorkload" };
+const COMPONENT = { cluster: "items-api:gcp:GkeCluster", workload: "items-api:gcp:GkeWorkload" };
 const K = {
   cluster: "gcp:container/cluster:Cluster",
   nodePool: "gcp:container/nodePool:NodePool",
@@ -381,8 +381,7 @@ for (const stack of STACKS) {
     it("creates no Cloud Run resource", () => {
       const cloudRun = plan.resources.filter(
         (resource) =>
-          resource.type.startsWith("gcp:cloudrunv2/") ||
-          resource.type === "gcp-async-api:gcp:CloudRunService",
+          resource.type.startsWith("gcp:cloudrunv2/") || resource.type === "items-api:gcp:CloudRunService",
       );
       assert.deepEqual(
         cloudRun.map((resource) => resource.urn),
@@ -395,7 +394,7 @@ for (const stack of STACKS) {
 describe("GKE settings (config.ts owns their defaults and rules)", () => {
   const devWithGke = (fields: Record<string, unknown>) => ({
     ...rawStackConfig("dev"),
-    "gcp-async-api:gke": JSON.stringify({ ...stackConfig("dev").gke, zone: undefined, ...fields }),
+    "items-api:gke": JSON.stringify({ ...stackConfig("dev").gke, zone: undefined, ...fields }),
   });
 
   it("puts a zonal cluster in zone b of the stack's region unless told otherwise", () => {
@@ -424,25 +423,25 @@ describe("GKE settings (config.ts owns their defaults and rules)", () => {
 
   it("rejects bad values naming the key", () => {
     const cases: [Record<string, unknown>, string][] = [
-      [{ zone: "us-east1-b" }, "gcp-async-api:gke.zone"],
-      [{ zone: "europe-west1" }, "gcp-async-api:gke.zone"],
-      [{ minNodes: -1 }, "gcp-async-api:gke.minNodes"],
-      [{ maxNodes: 0 }, "gcp-async-api:gke.maxNodes"],
-      [{ releaseChannel: "NIGHTLY" }, "gcp-async-api:gke.releaseChannel"],
-      [{ maintenanceStartTime: "25:00" }, "gcp-async-api:gke.maintenanceStartTime"],
+      [{ zone: "us-east1-b" }, "items-api:gke.zone"],
+      [{ zone: "europe-west1" }, "items-api:gke.zone"],
+      [{ minNodes: -1 }, "items-api:gke.minNodes"],
+      [{ maxNodes: 0 }, "items-api:gke.maxNodes"],
+      [{ releaseChannel: "NIGHTLY" }, "items-api:gke.releaseChannel"],
+      [{ maintenanceStartTime: "25:00" }, "items-api:gke.maintenanceStartTime"],
       [
         { masterAuthorizedNetworks: [{ cidrBlock: "10.0.0.1", displayName: "x" }] },
-        "gcp-async-api:gke.masterAuthorizedNetworks.0.cidrBlock",
+        "items-api:gke.masterAuthorizedNetworks.0.cidrBlock",
       ],
       [
         { masterAuthorizedNetworks: [{ cidrBlock: "10.0.0.0/8" }] },
-        "gcp-async-api:gke.masterAuthorizedNetworks.0.displayName",
+        "items-api:gke.masterAuthorizedNetworks.0.displayName",
       ],
-      [{ diskSizeGb: 5 }, "gcp-async-api:gke.diskSizeGb"],
-      [{ cpuTargetPercent: 120 }, "gcp-async-api:gke.cpuTargetPercent"],
-      [{ preStopSleepSeconds: 0 }, "gcp-async-api:gke.preStopSleepSeconds"],
-      [{ namespace: "Api" }, "gcp-async-api:gke.namespace"],
-      [{ rolloutMaxSurge: 0 }, "gcp-async-api:gke.rolloutMaxSurge"],
+      [{ diskSizeGb: 5 }, "items-api:gke.diskSizeGb"],
+      [{ cpuTargetPercent: 120 }, "items-api:gke.cpuTargetPercent"],
+      [{ preStopSleepSeconds: 0 }, "items-api:gke.preStopSleepSeconds"],
+      [{ namespace: "Api" }, "items-api:gke.namespace"],
+      [{ rolloutMaxSurge: 0 }, "items-api:gke.rolloutMaxSurge"],
     ];
     for (const [fields, key] of cases) {
       assert.throws(

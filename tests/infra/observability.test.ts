@@ -19,7 +19,7 @@ const M = {
   hpa: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
   deployment: "kubernetes:apps/v1:Deployment",
   apiService: "kubernetes:apiregistration.k8s.io/v1:APIService",
-  adapter: "gcp-async-api:gcp:MetricsAdapter",
+  adapter: "items-api:gcp:MetricsAdapter",
 } as const;
 
 const CHART_METRICS = {
@@ -339,32 +339,32 @@ describe("observability: pure parts", () => {
 
   it("rejects bad observability config naming the key", () => {
     const cases: [Record<string, unknown>, string][] = [
-      [{ errorRatioThreshold: 1.5 }, "gcp-async-api:observability.errorRatioThreshold"],
-      [{ redisMemoryRatio: 1.2 }, "gcp-async-api:observability.redisMemoryRatio"],
-      [{ availabilityGoal: 0 }, "gcp-async-api:observability.availabilityGoal"],
-      [{ replicaLagSeconds: 0 }, "gcp-async-api:observability.replicaLagSeconds"],
-      [{ notificationEmail: "not-an-email" }, "gcp-async-api:observability.notificationEmail"],
-      [{ typo: 1 }, "gcp-async-api:observability.typo"],
+      [{ errorRatioThreshold: 1.5 }, "items-api:observability.errorRatioThreshold"],
+      [{ redisMemoryRatio: 1.2 }, "items-api:observability.redisMemoryRatio"],
+      [{ availabilityGoal: 0 }, "items-api:observability.availabilityGoal"],
+      [{ replicaLagSeconds: 0 }, "items-api:observability.replicaLagSeconds"],
+      [{ notificationEmail: "not-an-email" }, "items-api:observability.notificationEmail"],
+      [{ typo: 1 }, "items-api:observability.typo"],
     ];
     for (const [fields, key] of cases) {
-      const raw = { ...rawStackConfig("dev"), "gcp-async-api:observability": JSON.stringify(fields) };
+      const raw = { ...rawStackConfig("dev"), "items-api:observability": JSON.stringify(fields) };
       assert.throws(
         () => parseStackConfig(raw),
         (error: unknown) => error instanceof StackConfigError && error.key === key,
         `${JSON.stringify(fields)} should be rejected as ${key}`,
       );
     }
-    const rps = { ...rawStackConfig("dev"), "gcp-async-api:gke": JSON.stringify({ hpaMetric: "memory" }) };
+    const rps = { ...rawStackConfig("dev"), "items-api:gke": JSON.stringify({ hpaMetric: "memory" }) };
     assert.throws(
       () => parseStackConfig(rps),
-      (error: unknown) => error instanceof StackConfigError && error.key === "gcp-async-api:gke.hpaMetric",
+      (error: unknown) => error instanceof StackConfigError && error.key === "items-api:gke.hpaMetric",
     );
   });
 
   it("reads decimal thresholds given as strings, as `--config key.field=0.05` passes them", () => {
     const raw = {
       ...rawStackConfig("dev"),
-      "gcp-async-api:observability": JSON.stringify({ errorRatioThreshold: "0.05" }),
+      "items-api:observability": JSON.stringify({ errorRatioThreshold: "0.05" }),
     };
     assert.equal(parseStackConfig(raw).observability.errorRatioThreshold, 0.05);
   });

@@ -43,7 +43,7 @@ async function mockCredentials(doc: PlanDocument): Promise<string[]> {
     return result.state as Record<string, unknown>;
   };
   const password = (await outputsOf(T.password, "items-db-password")).result;
-  const authString = (await outputsOf(T.redis, "items-cache-redis")).authString;
+  const authString = (await outputsOf(T.redisInstance, "items-cache-redis")).authString;
   assert.ok(
     typeof password === "string" && password.length === 32,
     "the mocks gave no 32-character password",
@@ -66,7 +66,7 @@ for (const stack of STACKS) {
 
       it("gives no Cloud SQL instance a public IP and accepts only encrypted connections", () => {
         const instances = plan.all(T.sqlInstance);
-        assert.equal(instances.length, 1 + cfg.database.replicaCount);
+        assert.equal(instances.length, 1 + Object.keys(cfg.database.replicas).length);
         for (const instance of instances) {
           plan.expectInputs(T.sqlInstance, instance.name, {
             settings: { ipConfiguration: { ipv4Enabled: false, sslMode: "ENCRYPTED_ONLY" } },
@@ -83,14 +83,14 @@ for (const stack of STACKS) {
       });
 
       it("runs Redis with AUTH, TLS and Private Service Access only", () => {
-        for (const redis of plan.all(T.redis)) {
-          plan.expectInputs(T.redis, redis.name, {
+        for (const redis of plan.all(T.redisInstance)) {
+          plan.expectInputs(T.redisInstance, redis.name, {
             authEnabled: true,
             transitEncryptionMode: "SERVER_AUTHENTICATION",
             connectMode: "PRIVATE_SERVICE_ACCESS",
           });
         }
-        assert.equal(plan.all(T.redis).length, 1);
+        assert.equal(plan.all(T.redisInstance).length, 1);
       });
 
       it("keeps credentials out of plain stack outputs", async () => {
@@ -117,7 +117,8 @@ for (const stack of STACKS) {
         plan.expectInputs(T.sqlUser, "items-db-user", { password: SECRET });
         for (const secretId of [
           "items-db-url",
-          "items-db-replica-url",
+          "items-db-replica-urls",
+          "items-db-ca-cert",
           "items-cache-url",
           "items-cache-ca-cert",
         ]) {
@@ -139,7 +140,7 @@ for (const stack of STACKS) {
             .filter((resource) => valuesOfKey(resource.inputs, "deletionProtection").length > 0)
             .map((resource) => resource.type),
         );
-        for (const type of [T.sqlInstance, T.redis])
+        for (const type of [T.sqlInstance, T.redisInstance])
           assert.ok(protectedTypes.has(type), `${type} sets no protection`);
         assert.deepEqual(
           settings.filter(({ value }) => value !== cfg.deletionProtection),

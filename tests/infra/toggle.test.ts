@@ -23,13 +23,10 @@ for (const stack of STACKS) {
 
     it("really switches the platform (the comparison below is between different programs)", () => {
       const types = (doc: PlanDocument) => new Set(doc.resources.map((resource) => resource.type));
-      assert.ok(types(onGke).has("gcp-async-api:gcp:GkeCluster"), "platform=gke has no GkeCluster");
-      assert.ok(!types(onGke).has("gcp-async-api:gcp:CloudRunService"), "platform=gke has a CloudRunService");
-      assert.ok(
-        types(onCloudRun).has("gcp-async-api:gcp:CloudRunService"),
-        "platform=cloudrun has no service",
-      );
-      assert.ok(!types(onCloudRun).has("gcp-async-api:gcp:GkeCluster"), "platform=cloudrun has a GkeCluster");
+      assert.ok(types(onGke).has("items-api:gcp:GkeCluster"), "platform=gke has no GkeCluster");
+      assert.ok(!types(onGke).has("items-api:gcp:CloudRunService"), "platform=gke has a CloudRunService");
+      assert.ok(types(onCloudRun).has("items-api:gcp:CloudRunService"), "platform=cloudrun has no service");
+      assert.ok(!types(onCloudRun).has("items-api:gcp:GkeCluster"), "platform=cloudrun has a GkeCluster");
     });
 
     it("keeps every data-tier URN", () => {
@@ -39,7 +36,8 @@ for (const stack of STACKS) {
         "gcp",
         "items-net-vpc",
         "items-db-primary",
-        "items-db-replica-0",
+        "items-apis-sqladmin",
+        "items-db-replica-reads",
         "items-cache-redis",
         "items-image",
       ]) {

@@ -66,7 +66,7 @@ describe("plan CLI", function () {
     [
       "a value breaking a config rule",
       ["--stack", "dev", "--config", "platform=nomad"],
-      /gcp-async-api:platform: must be one of gke, cloudrun/,
+      /items-api:platform: must be one of gke, cloudrun/,
     ],
     [
       "a value of the wrong declared type",
@@ -76,7 +76,7 @@ describe("plan CLI", function () {
     [
       "a path into a scalar",
       ["--stack", "dev", "--config", "platform.kind=gke"],
-      /gcp-async-api:platform is not a mapping/,
+      /items-api:platform is not a mapping/,
     ],
   ];
   for (const [what, args, message] of badArguments) {

@@ -184,7 +184,7 @@ describe("diffPlans", () => {
   });
 });
 
-const PRIMARY = "gcp-async-api:gcp:Database$gcp:sql/databaseInstance:DatabaseInstance::items-db-primary";
+const PRIMARY = "items-api:gcp:Database$gcp:sql/databaseInstance:DatabaseInstance::items-db-primary";
 
 describe("diffs of the real program's plans", function () {
   this.timeout(PLAN_TEST_TIMEOUT_MS);

@@ -95,7 +95,7 @@ describe("plan document of the real program", function () {
 
   for (const stack of ["dev", "prod"]) {
     it(`${stack}: has the documented shape, unique URNs and resolvable references`, async () => {
-      assertPlanFormat(await planOf(stack), "gcp-async-api", stack);
+      assertPlanFormat(await planOf(stack), "items-api", stack);
     });
 
     it(`${stack}: shows secrets as [secret] and never a credential`, async () => {

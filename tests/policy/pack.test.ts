@@ -170,7 +170,7 @@ describe("policy pack served over the analyzer protocol", function () {
       (request, done) => client.getAnalyzerInfo(request, done),
       new Empty(),
     );
-    assert.equal(info.getName(), "gcp-async-api");
+    assert.equal(info.getName(), "items-api");
     assert.equal(info.getVersion(), "0.1.0");
     assert.ok(info.getSupportsconfig());
     const described = info.getPoliciesList();

@@ -31,6 +31,7 @@ import {
   noPlaintextSecretsInEnv,
   plaintextSecretProblem,
   policies,
+  prodDataProtected,
   prodDeletionProtection,
   redisAuthAndTls,
   resourcesLabelled,
@@ -252,7 +253,7 @@ describe("policy pack on the offline plans", function () {
   it("the pack holds every policy once, all mandatory", () => {
     const names = policies.map((policy) => policy.name);
     assert.equal(new Set(names).size, names.length);
-    assert.equal(names.length, 14); // 12 + the two edge policies
+    assert.equal(names.length, 15); // 13 + the two edge policies
     for (const policy of policies) assert.equal(policy.enforcementLevel, "mandatory", policy.name);
   });
 
@@ -282,7 +283,7 @@ describe("policy pack on the offline plans", function () {
   describe("cloudsql-ssl-required", () => {
     it("reports a replica that accepts unencrypted connections", async () => {
       const plan = await planOf("dev");
-      const replica = onlyResource(plan, TYPES.sqlInstance, "items-db-replica-0");
+      const replica = onlyResource(plan, TYPES.sqlInstance, "items-db-replica-reads");
       const broken = variant(replica, {
         "settings.ipConfiguration.sslMode": "ALLOW_UNENCRYPTED_AND_ENCRYPTED",
       });
@@ -313,13 +314,48 @@ describe("policy pack on the offline plans", function () {
 
     it("exempts replicas, which Cloud SQL does not back up", async () => {
       const plan = await planOf("prod");
-      const replica = onlyResource(plan, TYPES.sqlInstance, "items-db-replica-0");
+      const replica = onlyResource(plan, TYPES.sqlInstance, "items-db-replica-reads");
       assert.equal(
         (replica.inputs.settings as Inputs).backupConfiguration,
         undefined,
         "the replica has no backups",
       );
       assert.deepEqual(await resourceViolations(cloudSqlBackupsAndPitr, resourceArgs(plan, replica)), []);
+    });
+  });
+
+  describe("prod-data-protected", () => {
+    const dataTypes = [TYPES.sqlInstance, TYPES.redisInstance, TYPES.privateServiceConnection, TYPES.secret];
+
+    it("passes the prod plan, whose data resources all carry protect", async () => {
+      const prod = await planOf("prod");
+      const data = dataTypes.flatMap((type) => resourcesOfType(prod, type));
+      assert.ok(data.length >= 6, `${data.length} data resources`);
+      for (const resource of data) {
+        assert.deepEqual(
+          await resourceViolations(prodDataProtected, resourceArgs(prod, resource)),
+          [],
+          resource.name,
+        );
+      }
+    });
+
+    it("reports each data resource of prod registered without protect", async () => {
+      const prod = await planOf("prod");
+      for (const resource of dataTypes.flatMap((type) => resourcesOfType(prod, type))) {
+        assertReports(
+          await resourceViolations(prodDataProtected, resourceArgs(prod, { ...resource, protect: false })),
+          new RegExp(`"${resource.name}" in stack "prod" is not protected`),
+        );
+      }
+    });
+
+    it("leaves dev destroyable", async () => {
+      const dev = await planOf("dev on gke");
+      for (const resource of dataTypes.flatMap((type) => resourcesOfType(dev, type))) {
+        assert.equal(resource.protect, false, resource.name);
+        assert.deepEqual(await resourceViolations(prodDataProtected, resourceArgs(dev, resource)), []);
+      }
     });
   });
 
@@ -515,7 +551,7 @@ describe("policy pack on the offline plans", function () {
   describe("resources-labelled", () => {
     it("reports every provider-labelled resource when the provider loses its defaultLabels", async () => {
       const plan = await planOf("prod");
-      const provider = onlyResource(plan, TYPES.gcpProvider);
+      const provider = onlyResource(plan, "pulumi:providers:gcp");
       const bare = variant(provider, { defaultLabels: undefined });
       const withoutDefaults: PlanDocument = {
         ...plan,
@@ -528,7 +564,7 @@ describe("policy pack on the offline plans", function () {
       for (const resource of relying) {
         assertReports(
           await resourceViolations(resourcesLabelled, resourceArgs(withoutDefaults, resource)),
-          new RegExp(`"${resource.name}" is missing app=gcp-async-api, stack=prod`),
+          new RegExp(`"${resource.name}" is missing app=items-api, stack=prod`),
         );
       }
     });
@@ -549,7 +585,7 @@ describe("policy pack on the offline plans", function () {
       const unlabelled = variant(primary, { "settings.userLabels": undefined });
       assertReports(
         await resourceViolations(resourcesLabelled, resourceArgs(plan, unlabelled)),
-        /"items-db-primary" is missing app=gcp-async-api, stack=prod .*its own labels/,
+        /"items-db-primary" is missing app=items-api, stack=prod .*its own labels/,
       );
     });
 

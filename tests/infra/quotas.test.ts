@@ -1,0 +1,50 @@
+import * as assert from "node:assert/strict";
+
+import { stackConfig } from "../../lib/stack-files";
+import { machineVcpus, maxSurgeWithinPool, quotaRows } from "../../lib/quotas";
+
+/** The node pool components/gke/cluster.ts builds today: 50 GB boot disks, three 1-vCPU pods per node. */
+const POOL = { nodeDiskSizeGb: 50, podsPerNode: 3 };
+
+describe("quotas (lib/quotas.ts)", () => {
+  const prod = stackConfig("prod");
+
+  it("prod at full scale needs 480 vCPUs and 6,000 GB of SSD on GKE, 417 Cloud Run instances", () => {
+    const rows = quotaRows(
+      prod,
+      { cpus: 24, ssdTotalGb: 500, cloudRunInstances: 100, directVpcEgressInstances: 100 },
+      POOL,
+    );
+    assert.deepEqual(
+      rows.map(({ need, ok }) => ({ need, ok })),
+      [
+        { need: 480, ok: false },
+        { need: 6000, ok: false },
+        { need: 417, ok: false },
+        { need: 417, ok: false },
+      ],
+    );
+    for (const row of rows) assert.match(row.howToIncrease, /Quotas/);
+    assert.match(rows[0].quota, /^CPUS \(europe-west1/);
+  });
+
+  it("a grant equal to the need is enough", () => {
+    const rows = quotaRows(
+      prod,
+      { cpus: 480, ssdTotalGb: 6000, cloudRunInstances: 417, directVpcEgressInstances: 417 },
+      POOL,
+    );
+    assert.ok(rows.every((row) => row.ok));
+  });
+
+  it("bounds the rollout surge at peak by the pool's maximum", () => {
+    // 120 nodes x 3 pods = 360 pods; at 354 replicas only 6 more fit, far below Kubernetes' 25% (89).
+    assert.equal(maxSurgeWithinPool(prod.gke, POOL), 6);
+    assert.equal(maxSurgeWithinPool({ ...prod.gke, maxReplicas: 400 }, POOL), 0);
+  });
+
+  it("reads the vCPUs from the machine type", () => {
+    assert.equal(machineVcpus("e2-standard-4"), 4);
+    assert.throws(() => machineVcpus("e2-medium"), /e2-medium/);
+  });
+});
