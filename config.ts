@@ -243,7 +243,6 @@ const cloudrunSchema = structured({
   maxInstances: integer(1, 1000).default(100),
   concurrency: integer(1, 1000).default(80),
   /** Anyone may invoke the service (the invoker IAM check is off); otherwise IAM-authorised callers only. */
-  publicInvoker: boolean().default(false),
   startupCpuBoost: boolean().default(true),
 });
 
@@ -362,7 +361,7 @@ const DESCRIPTIONS = {
   app: "Mapping { cpu (default 1), memory (default 1Gi), poolMax, maxInFlight, cacheTtlSeconds, shutdownGraceMs (< 10000), logLevel (debug|info|warn|error) }: per-replica resources and the API's environment; the defaults of the last five are the API's own (DATABASE_POOL_MAX 10, MAX_IN_FLIGHT 200, CACHE_TTL_SECONDS 60, SHUTDOWN_GRACE_MS 8000, LOG_LEVEL info).",
   gke: "Mapping { regional (default true), zone (of a zonal cluster, default <region>-b), machineType (default e2-standard-4), diskSizeGb (default 50), minNodes (default 1), maxNodes (per zone, default 10), minReplicas (default 3), maxReplicas (default 60), rolloutMaxSurge (pods, default 5), cpuTargetPercent (10-95, default 60), releaseChannel (RAPID|REGULAR|STABLE, default REGULAR), hpaMetric (cpu|rps, default cpu), targetRpsPerPod (default 200), maintenanceStartTime (HH:MM UTC, default 02:00), masterAuthorizedNetworks (list of { cidrBlock, displayName }, default none), namespace (default api), preStopSleepSeconds (default 15) }: cluster, node pool and workload. With hpaMetric rps the HPA scales on requests per second per pod (Managed Prometheus through the Custom Metrics adapter).",
   cloudrun:
-    "Mapping { minInstances (default 1), maxInstances (1-1000, default 100), concurrency (1-1000, default 80), publicInvoker (default false: callers need run.invoker; true: invokerIamDisabled, which the edge's serverless NEG needs), startupCpuBoost (default true) }: Cloud Run service scaling and access.",
+    "Mapping { minInstances (default 1), maxInstances (1-1000, default 100), concurrency (1-1000, default 80), startupCpuBoost (default true) }: Cloud Run service scaling; the service is reachable only through the edge.",
   observability:
     "Mapping { notificationEmail (optional; alerts open incidents without notifying when absent), availabilityGoal (default 0.999), latencyGoal (default 0.999), latencyThresholdMs (default 100), errorRatioThreshold (default 0.01), p99LatencyMs (default 100), replicaLagSeconds (default 30), connectionsRatio (default 0.8, of database.maxConnections), redisMemoryRatio (default 0.8) }: SLO goals and alert thresholds of the dashboard, SLOs and alert policies.",
   edge: "Mapping { domain (optional; HTTPS with a Google-managed certificate, plain HTTP on the IP without it), weights { gke, cloudrun } (percentages adding up to 100, only with platform both), minTlsVersion (TLS_1_2|TLS_1_3, default TLS_1_2), rateLimit { requests (default 6000), intervalSec (default 60) } per client IP, wafRules (preconfigured Cloud Armor rule sets, default none), rules (list of { action allow|deny, srcIpRanges or expression, description }), logSampleRate (0-1, default 1) }: the load balancer in front of every platform.",

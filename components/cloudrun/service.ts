@@ -70,9 +70,11 @@ export class CloudRunService extends pulumi.ComponentResource {
         location: args.region,
         // Only Cloud Load Balancing (the edge) and the VPC reach it: the edge's Cloud Armor cannot be bypassed.
         ingress: "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
-        // A public service skips the invoker check instead of granting run.invoker to allUsers, which
-        // the domain-restricted-sharing policy of organisations created since 2024 refuses.
-        invokerIamDisabled: settings.publicInvoker,
+        // The edge's serverless NEG calls the service without credentials, so the invoker check is
+        // off; the ingress above is what keeps everyone else out. (Granting run.invoker to allUsers
+        // instead is refused where the domain-restricted-sharing organisation policy holds, which
+        // organisations created since 2024 enforce.)
+        invokerIamDisabled: true,
         deletionProtection: args.deletionProtection,
         template: {
           serviceAccount: identity.account.email,

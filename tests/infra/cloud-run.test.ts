@@ -160,10 +160,12 @@ for (const stack of STACKS) {
     });
 
     // Organisations created since 2024 enforce domain-restricted sharing, which refuses an allUsers
-    // member; a public service turns the invoker check off instead (invokerIamDisabled).
-    it("makes a public service public with invokerIamDisabled, never with an allUsers member", () => {
+    // member. The edge's serverless NEG sends no credentials, so the service turns the invoker check
+    // off and admits only internal and load-balancer traffic instead.
+    it("admits only the edge, with invokerIamDisabled and never an allUsers member", () => {
       assert.deepEqual(under(plan, K.invoker), []);
-      assert.equal(serviceOf(plan).inputs.invokerIamDisabled, cfg.cloudrun.publicInvoker);
+      assert.equal(serviceOf(plan).inputs.invokerIamDisabled, true);
+      assert.equal(serviceOf(plan).inputs.ingress, "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER");
       const everyone = plan.resources.filter((resource) =>
         /"all(Authenticated)?Users"/.test(JSON.stringify(resource.inputs)),
       );
@@ -200,40 +202,22 @@ for (const stack of STACKS) {
   });
 }
 
-describe("Cloud Run invoker check", () => {
-  it("stays on when publicInvoker is off, leaving invocation to IAM-authorised callers", async function () {
-    this.timeout(180_000);
-    const doc = await planOf("dev", { platform: "cloudrun", "cloudrun.publicInvoker": "false" });
-    const plan = new Inventory(doc.resources);
-    assert.equal(
-      (doc.config.cloudrun as { publicInvoker: unknown }).publicInvoker,
-      false,
-      "override not applied",
-    );
-    assert.deepEqual(under(plan, K.invoker), []);
-    assert.equal(serviceOf(plan).inputs.invokerIamDisabled, false);
-    assert.equal(serviceOf(plan).inputs.ingress, "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER");
-  });
-});
-
 describe("Cloud Run settings (config.ts owns their defaults and rules)", () => {
   const devWithCloudRun = (fields: Record<string, unknown>) => ({
     ...rawStackConfig("dev"),
     "items-api:cloudrun": JSON.stringify(fields),
   });
 
-  it("defaults to one warm instance, a private service and a concurrency that covers the default target", () => {
+  it("defaults to one warm instance and Cloud Run's own concurrency, within the API's in-flight limit", () => {
     const { cloudrun, app, targetConcurrentRequests } = parseStackConfig({
       ...rawStackConfig("dev"),
       "items-api:cloudrun": undefined,
       "items-api:database": undefined,
-      "items-api:targetConcurrentRequests": undefined,
     });
     assert.deepEqual(cloudrun, {
       minInstances: 1,
       maxInstances: 100,
-      concurrency: 500,
-      publicInvoker: false,
+      concurrency: 80,
       startupCpuBoost: true,
     });
     assert.ok(cloudrun.maxInstances * cloudrun.concurrency >= targetConcurrentRequests);
@@ -246,7 +230,6 @@ describe("Cloud Run settings (config.ts owns their defaults and rules)", () => {
       [{ minInstances: 11, maxInstances: 10 }, "items-api:cloudrun.minInstances"],
       [{ concurrency: 0 }, "items-api:cloudrun.concurrency"],
       [{ concurrency: 1001 }, "items-api:cloudrun.concurrency"],
-      [{ publicInvoker: "yes" }, "items-api:cloudrun.publicInvoker"],
     ];
     for (const [fields, key] of cases) {
       assert.throws(

@@ -93,7 +93,6 @@ describe("stack config: parseStackConfig", () => {
       logLevel: API_ENVIRONMENT.LOG_LEVEL.default,
     });
     assert.equal(cfg.gke.maxReplicas * cfg.app.maxInFlight >= cfg.targetConcurrentRequests, true);
-    assert.equal(cfg.cloudrun.publicInvoker, false, "a service is private unless a stack says otherwise");
   });
 
   it("agrees with Pulumi.yaml: the same keys, and the same defaults where Pulumi.yaml declares one", () => {

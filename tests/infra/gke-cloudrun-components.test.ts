@@ -1,5 +1,5 @@
 // The platform components built in-process under the offline plan's mocks, with options that no stack
-// file sets (a zonal cluster in a chosen zone, authorised networks, a domain, a private Cloud Run
+// file sets (a zonal cluster in a chosen zone, authorised networks, a custom namespace, a private Cloud Run
 // service), so those paths are exercised beyond their config validation. The mocks are process-wide:
 // this is the one test file that installs them, once, and builds every component in the same run.
 import * as assert from "node:assert/strict";
@@ -30,14 +30,12 @@ const cfg = parseStackConfig({
     zone: "europe-west1-d",
     masterAuthorizedNetworks: [{ cidrBlock: "203.0.113.0/24", displayName: "office" }],
     maxReplicas: 4,
-    domain: "api.example.com",
     namespace: "items",
   }),
   "items-api:cloudrun": JSON.stringify({
     minInstances: 2,
     maxInstances: 12,
     concurrency: 200,
-    publicInvoker: false,
     startupCpuBoost: false,
   }),
 });
@@ -134,15 +132,14 @@ describe("GkeCluster, zonal with authorised networks", () => {
   });
 });
 
-describe("GkeWorkload with a domain", () => {
-  it("requests a managed certificate for the domain and attaches it to the Ingress", () => {
-    const certificate = plan.find("kubernetes:networking.gke.io/v1:ManagedCertificate", "api-cert");
-    assert.deepEqual(certificate.inputs.spec, { domains: ["api.example.com"] });
-    const ingress = plan.find("kubernetes:networking.k8s.io/v1:Ingress", "api-ingress");
-    const annotations = (ingress.inputs.metadata as { annotations: Record<string, string> }).annotations;
-    // The certificate is auto-named `<logical name>-<suffix>`; the Ingress names it through its output.
-    assert.match(annotations["networking.gke.io/managed-certificates"], /^api-cert-[0-9a-f]+$/);
-    plan.expectDependsOn(ingress, [certificate]);
+describe("GkeWorkload in its own namespace", () => {
+  it("exposes the pods through standalone NEGs named for the edge's backend service", () => {
+    const service = plan.find("kubernetes:core/v1:Service", "api-svc");
+    const annotations = (service.inputs.metadata as { annotations: Record<string, string> }).annotations;
+    assert.deepEqual(JSON.parse(annotations["cloud.google.com/neg"]), {
+      exposed_ports: { "80": { name: "api-neg" } },
+    });
+    assert.equal(plan.all("kubernetes:networking.k8s.io/v1:Ingress").length, 0);
   });
 
   it("runs in the configured namespace with the image pinned by digest", () => {
@@ -156,9 +153,10 @@ describe("GkeWorkload with a domain", () => {
 });
 
 describe("CloudRunService, private, with explicit scaling", () => {
-  it("keeps the invoker check on and scales as configured", () => {
+  it("admits the edge without credentials and scales as configured", () => {
     plan.expectInputs("gcp:cloudrunv2/service:Service", "run", {
-      invokerIamDisabled: false,
+      invokerIamDisabled: true,
+      ingress: "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
       deletionProtection: true,
       template: {
         maxInstanceRequestConcurrency: 200,
