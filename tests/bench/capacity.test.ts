@@ -28,7 +28,11 @@ import { parseStackConfig, type StackConfig } from "../../config";
 const REPO_ROOT = resolve(__dirname, "..", "..");
 
 function stack(overrides: Record<string, unknown>): StackConfig {
-  const raw: Record<string, string> = { "gcp:project": "capacity-test", "gcp:region": "europe-west1" };
+  const raw: Record<string, string> = {
+    "gcp:project": "capacity-test",
+    "gcp:region": "europe-west1",
+    "items-api:targetConcurrentRequests": "50000",
+  };
   for (const [key, value] of Object.entries(overrides)) {
     raw[`items-api:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
   }

@@ -14,7 +14,13 @@ const K = {
   projectIam: "gcp:projects/iAMMember:IAMMember",
   secretIam: "gcp:secretmanager/secretIamMember:SecretIamMember",
 } as const;
-const SECRET_ENV = ["DATABASE_URL", "DATABASE_REPLICA_URL", "REDIS_URL", "REDIS_CA_CERT"];
+const SECRET_ENV = [
+  "DATABASE_URL",
+  "DATABASE_REPLICA_URLS",
+  "DATABASE_CA_CERT",
+  "REDIS_URL",
+  "REDIS_CA_CERT",
+];
 
 interface EnvEntry {
   name: string;
@@ -119,7 +125,7 @@ for (const stack of STACKS) {
       plan.expectDependsOn(service, [...projectGrants, ...secretGrants]);
     });
 
-    it("reads the four secrets from Secret Manager at a pinned version, never from a plain value", () => {
+    it("reads the five secrets from Secret Manager at a pinned version, never from a plain value", () => {
       const { envs } = serviceOf(plan).inputs.template.containers[0];
       const bySecret = envs.filter((entry) => entry.valueSource?.secretKeyRef);
       assert.deepEqual(

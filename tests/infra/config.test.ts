@@ -19,11 +19,8 @@ const MINIMAL = {
   "gcp:project": "acme-items-test",
   "gcp:region": "europe-west1",
   "items-api:platform": "gke",
-  // The GKE and Cloud Run defaults are sized for the API's former MAX_IN_FLIGHT default (1000); with
-  // the API's own default (200) they cover neither the default target nor the concurrency rule.
-  // Reported to the lead: cloudrun.concurrency's default must be <= 200 (H-REAL's block).
+  // Every stack states its target; the defaults cover what gke.maxReplicas x app.maxInFlight holds.
   "items-api:targetConcurrentRequests": "12000",
-  "items-api:cloudrun": JSON.stringify({ concurrency: 200 }),
 };
 
 /** The dev stack file with one structured key's fields changed (JSON, as Pulumi passes it). */
@@ -55,7 +52,7 @@ function expectConfigError(
 describe("stack config: parseStackConfig", () => {
   it("fills every optional key with its documented default", () => {
     const cfg = parseStackConfig(MINIMAL);
-    assert.equal(STACK_CONFIG_SCHEMA_SHAPE.targetConcurrentRequests.parse(undefined), 50000);
+    assert.throws(() => STACK_CONFIG_SCHEMA_SHAPE.targetConcurrentRequests.parse(undefined), /is required/);
     assert.equal(cfg.deletionProtection, true);
     assert.deepEqual(cfg.network, {
       subnetCidr: "10.0.0.0/20",
@@ -190,7 +187,7 @@ describe("stack config: parseStackConfig", () => {
       expectConfigError(
         { ...MINIMAL, "items-api:platform": "1" },
         "items-api:platform",
-        "must be one of gke, cloudrun",
+        "must be one of gke, cloudrun, both",
       );
       const cfg = parseStackConfig(devWith("app", { poolMax: "6", cacheTtlSeconds: 30 }));
       assert.equal(cfg.app.poolMax, 6, "an integer stored as text (--type string) is still an integer");

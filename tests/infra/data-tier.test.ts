@@ -230,9 +230,15 @@ for (const stack of STACKS) {
       });
       const tag = contentHash(listSourceFiles(APP_IMAGE));
       plan.expectInputs(T.dockerImage, "items-image", {
-        imageName: `${region}-docker.pkg.dev/${project}/items/items-api:${tag}`,
-        build: { context: "app-image", dockerfile: "app-image/Dockerfile", platform: "linux/amd64" },
-        registry: { server: `${region}-docker.pkg.dev`, username: "oauth2accesstoken", password: SECRET },
+        tags: [`${region}-docker.pkg.dev/${project}/items/items-api:${tag}`],
+        context: { location: "app-image" },
+        dockerfile: { location: "app-image/Dockerfile" },
+        platforms: ["linux/amd64"],
+        push: true,
+        buildOnPreview: false,
+        registries: [
+          { address: `${region}-docker.pkg.dev`, username: "oauth2accesstoken", password: SECRET },
+        ],
       });
     });
 
@@ -266,7 +272,7 @@ for (const stack of STACKS) {
         [COMPONENT.storedSecret]: 5,
         [GCP_PROVIDER]: 1,
         "pulumi:providers:random": 1,
-        "pulumi:providers:docker": 1,
+        "pulumi:providers:docker-build": 1,
         [T.apiService]: requiredApis().length,
         [T.network]: 1,
         [T.subnetwork]: 1,

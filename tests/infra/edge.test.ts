@@ -287,8 +287,9 @@ for (const stack of STACKS) {
       const neg = plan.expectInputs(E.serverlessNeg, "items-edge-cloudrun-neg", {
         networkEndpointType: "SERVERLESS",
         region: cfg.gcp.region,
-        cloudRun: { service: run.inputs.name ?? "items-api" },
       });
+      // The service is auto-named (`<logical name>-<suffix>`); the NEG names it through its output.
+      assert.match((neg.inputs.cloudRun as { service: string }).service, /^items-api-[0-9a-f]{7}$/);
       plan.expectDependsOn(neg, [run]);
       const backend = plan.expectInputs(E.backendService, "items-edge-cloudrun", {
         backends: [{ group: `${neg.name}-id` }],

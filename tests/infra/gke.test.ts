@@ -28,7 +28,13 @@ const K = {
   backendConfig: "kubernetes:cloud.google.com/v1:BackendConfig",
   ingress: "kubernetes:networking.k8s.io/v1:Ingress",
 } as const;
-const SECRET_ENV = ["DATABASE_URL", "DATABASE_REPLICA_URL", "REDIS_URL", "REDIS_CA_CERT"];
+const SECRET_ENV = [
+  "DATABASE_URL",
+  "DATABASE_REPLICA_URLS",
+  "DATABASE_CA_CERT",
+  "REDIS_URL",
+  "REDIS_CA_CERT",
+];
 
 type Json = Record<string, unknown>;
 interface EnvEntry {
@@ -250,7 +256,7 @@ for (const stack of STACKS) {
       );
     });
 
-    it("passes the app settings as plain env and the four secrets only through a Kubernetes Secret", () => {
+    it("passes the app settings as plain env and the five secrets only through a Kubernetes Secret", () => {
       const deployment = only(plan, COMPONENT.workload, K.deployment);
       const [container] = podSpecOf(deployment).containers;
       const plain = Object.fromEntries(

@@ -248,7 +248,8 @@ describe("observability config overrides (prod)", () => {
         planOf("prod", { platform }),
         runPlan({ stack: "prod", overrides: { platform } }),
       ]);
-      assert.deepEqual(diffPlans(before, after), { added: [], removed: [], changed: [] });
+      const { added, removed, changed } = diffPlans(before, after);
+      assert.deepEqual({ added, removed, changed }, { added: [], removed: [], changed: [] });
     });
   }
 

@@ -209,12 +209,15 @@ describe("diffs of the real program's plans", function () {
     }
   });
 
-  it("adds a read replica instance when database.replicaCount grows", async () => {
-    const diff = diffPlans(await planOf("dev"), await planOf("dev", { "database.replicaCount": "2" }));
+  it("adds one read replica instance, named by its key, when database.replicas gains an entry", async () => {
+    const diff = diffPlans(
+      await planOf("dev"),
+      await planOf("dev", { "database.replicas.reports.zone": "europe-west1-c" }),
+    );
 
     assert.deepEqual(
       diff.added.map((r) => `${r.type} ${r.name}`),
-      ["gcp:sql/databaseInstance:DatabaseInstance items-db-replica-1"],
+      ["gcp:sql/databaseInstance:DatabaseInstance items-db-replica-reports"],
     );
     assert.deepEqual(diff.removed, []);
   });

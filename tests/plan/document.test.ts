@@ -16,13 +16,20 @@ const RESOURCE_FIELDS = [
 ];
 const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
 /** Provider-backed types have a module path (`gcp:sql/user:User`); component types do not. */
-const isProviderBacked = (type: string) => type.split(":")[1]?.includes("/") === true;
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** Every field plan/plan.schema.json lists, and every reference resolvable inside the document. */
 function assertPlanFormat(plan: PlanDocument, project: string, stack: string): void {
+  // A custom resource belongs to a package with a provider in the plan; components and providers do not.
+  const providerPackages = new Set(
+    plan.resources
+      .filter((r) => r.type.startsWith("pulumi:providers:"))
+      .map((r) => r.type.slice("pulumi:providers:".length)),
+  );
+  const isProviderBacked = (type: string) =>
+    !type.startsWith("pulumi:") && providerPackages.has(type.split(":")[0] ?? "");
   assert.deepEqual(Object.keys(plan).sort(), [
     "config",
     "notice",
