@@ -31,7 +31,8 @@ function stack(overrides: Record<string, unknown>): StackConfig {
   const raw: Record<string, string> = {
     "gcp:project": "capacity-test",
     "gcp:region": "europe-west1",
-    "items-api:targetConcurrentRequests": "50000",
+    // Every stack states its target; this one is what the GKE defaults hold (60 replicas x 200).
+    "items-api:targetConcurrentRequests": "12000",
   };
   for (const [key, value] of Object.entries(overrides)) {
     raw[`items-api:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
@@ -193,8 +194,8 @@ describe("capacity plan", () => {
       stack: stack({ platform: "gke", gke: { cpuTargetPercent: 60 } }),
     });
     assert.equal(stepValue(plan.gke.steps, "rps per replica"), 5000);
-    // ceil((50000 / 0.040) / (5000 x 0.6)) = ceil(416.7)
-    assert.equal(stepValue(plan.gke.steps, "replicas by throughput"), 417);
+    // ceil((12000 / 0.040) / (5000 x 0.6)) = ceil(100.0)
+    assert.equal(stepValue(plan.gke.steps, "replicas by throughput"), 100);
   });
 
   it("rejects a machine type it has no size for, naming the key", () => {
