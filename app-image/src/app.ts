@@ -68,6 +68,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     primaryUrl: config.databaseUrl,
     replicaUrl: config.databaseReplicaUrl,
     poolMax: config.databasePoolMax,
+    caCert: config.databaseCaCert,
   });
   await app.register(metricsPlugin);
   await app.register(cachePlugin, {

@@ -1,4 +1,6 @@
+import { X509Certificate } from "node:crypto";
 import { z } from "zod";
+import { urlTlsParameters } from "./database-tls";
 import {
   API_ENVIRONMENT,
   type ChoiceVariable,
@@ -93,6 +95,24 @@ function urlProtocol(raw: string): string {
 }
 
 const PEM_CERTIFICATE_BLOCK = "-----BEGIN CERTIFICATE-----";
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/** One or more PEM certificates, each of which parses as X.509. */
+function isPemCertificates(raw: string): boolean {
+  const blocks = raw.match(PEM_CERTIFICATE) ?? [];
+  return (
+    blocks.length > 0 &&
+    blocks.length === raw.split(PEM_CERTIFICATE_BLOCK).length - 1 &&
+    blocks.every((block) => {
+      try {
+        new X509Certificate(block);
+        return true;
+      } catch {
+        return false;
+      }
+    })
+  );
+}
 
 /** The check a set text variable must pass, and the rule its error message states. */
 function formatRule(format: TextFormat): readonly [check: (raw: string) => boolean, rule: string] {
@@ -104,8 +124,8 @@ function formatRule(format: TextFormat): readonly [check: (raw: string) => boole
       ];
     case "pem-certificates":
       return [
-        (raw) => raw.includes(PEM_CERTIFICATE_BLOCK),
-        `must be PEM text with at least one ${PEM_CERTIFICATE_BLOCK} block`,
+        isPemCertificates,
+        `must be PEM text of one or more X.509 certificates (${PEM_CERTIFICATE_BLOCK} blocks)`,
       ];
     case "project-id":
       return [(raw) => /^[a-z0-9.:-]+$/.test(raw), "must be a Google Cloud project id"];
@@ -139,12 +159,17 @@ type ValueOf<V> = V extends IntegerVariable | DecimalVariable
     : string | undefined;
 
 /** The parsed environment: one field per variable of environment.ts, with its type. */
-type Environment = { readonly [Name in keyof typeof API_ENVIRONMENT]: ValueOf<(typeof API_ENVIRONMENT)[Name]> };
+type Environment = {
+  readonly [Name in keyof typeof API_ENVIRONMENT]: ValueOf<(typeof API_ENVIRONMENT)[Name]>;
+};
 
 const environment = z
   .object(
     Object.fromEntries(
-      Object.entries(API_ENVIRONMENT).map(([name, variable]: [string, Variable]) => [name, schemaOf(variable)]),
+      Object.entries(API_ENVIRONMENT).map(([name, variable]: [string, Variable]) => [
+        name,
+        schemaOf(variable),
+      ]),
     ),
   )
   .transform((parsed) => parsed as Environment)
@@ -176,6 +201,17 @@ const environment = z
         path: ["DATABASE_CA_CERT"],
         message: "needs a DATABASE_URL (the embedded PostgreSQL has no TLS)",
       });
+    }
+    for (const name of ["DATABASE_URL", "DATABASE_REPLICA_URL"] as const) {
+      const url = env[name];
+      const overriding = env.DATABASE_CA_CERT !== undefined && url !== undefined ? urlTlsParameters(url) : [];
+      if (overriding.length > 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["DATABASE_CA_CERT"],
+          message: `sets TLS for the database, so ${name} must not carry ${overriding.join(", ")}`,
+        });
+      }
     }
   });
 

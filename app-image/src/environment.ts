@@ -138,7 +138,8 @@ export const API_ENVIRONMENT = {
   },
   OTEL_EXPORTER_OTLP_ENDPOINT: {
     kind: "text",
-    description: "OTLP/HTTP base URL for TRACE_EXPORTER=otlp (the exporter appends /v1/traces); unset: localhost:4318",
+    description:
+      "OTLP/HTTP base URL for TRACE_EXPORTER=otlp (the exporter appends /v1/traces); unset: localhost:4318",
     secret: false,
     format: { type: "url", protocols: ["http:", "https:"] },
   },
