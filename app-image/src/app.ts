@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import type { Config } from "./config";
-import { answerClientError, registerErrorHandling, sendFrameworkError } from "./errors";
+import { answerClientError, readRestOfBody, registerErrorHandling, sendFrameworkError } from "./errors";
 import { healthPlugin } from "./health";
 import { CachedItemsRepository } from "./items/cached-repository";
 import { PostgresItemsRepository } from "./items/repository";
@@ -54,9 +54,11 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   registerErrorHandling(app);
   // Bodies are JSON only; any other Content-Type, text/plain included, is a 415.
   app.removeContentTypeParser("text/plain");
-  // JSON is always UTF-8 and RFC 8259 defines no charset parameter: send the bare media type.
-  app.addHook("onSend", async (_request, reply, payload) => {
+  app.addHook("onSend", async (request, reply, payload) => {
+    // JSON is always UTF-8 and RFC 8259 defines no charset parameter: send the bare media type.
     if (reply.getHeader("content-type") === "application/json; charset=utf-8") reply.type("application/json");
+    // An early answer waits for the rest of the body, so that the client can read it (errors.ts).
+    if (!request.raw.complete) await readRestOfBody(request.raw);
     return payload;
   });
   if (deps.tracing) await app.register(deps.tracing.plugin);
