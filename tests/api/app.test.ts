@@ -7,6 +7,8 @@ import { buildApp } from "../../app-image/src/app";
 import { loadConfig } from "../../app-image/src/config";
 import { migrate } from "../../app-image/src/migrations";
 import { HttpResponse, parseJson } from "../../local/http";
+import { queryOnce } from "../../local/postgres";
+import { withDatabase } from "../support/db";
 import { Item, ItemPage, assertItem, assertProblem, expectStatus, uniqueName } from "../support/items";
 import { useSharedEnvironment } from "../support/mocha";
 
@@ -21,10 +23,11 @@ interface InjectOptions {
   readonly headers?: Record<string, string>;
 }
 
-async function startApp(): Promise<FastifyInstance> {
+async function startApp(databaseUrl?: string): Promise<FastifyInstance> {
   const { postgres } = await environment();
-  const config = loadConfig({ DATABASE_URL: postgres.primaryUrl, LOG_LEVEL: "error" });
-  const app = await buildApp({ ...config, databaseUrl: postgres.primaryUrl });
+  const url = databaseUrl ?? postgres.primaryUrl;
+  const config = loadConfig({ DATABASE_URL: url, LOG_LEVEL: "error" });
+  const app = await buildApp({ ...config, databaseUrl: url });
   await app.ready();
   await migrate(app.db.primaryPool, app.log);
   return app;
@@ -163,4 +166,54 @@ describe("app in-process: routes, validation and errors (buildApp + inject)", fu
       assert.match(assertProblem(response, 415, `POST ${type}`).detail, /application\/json/);
     }
   }); // prettier-ignore
+});
+
+describe("app in-process: items that share a created_at millisecond", function () {
+  this.timeout(30_000);
+  const database = `items_tiebreak_${randomUUID().slice(0, 8)}`;
+  let app: FastifyInstance;
+  let databaseUrl: string;
+  // Inserted in ascending id order, so the table's physical order is the opposite of the list order.
+  const ids = Array.from({ length: 7 }, () => randomUUID()).sort();
+  const createdAt = "2026-01-01T00:00:00.000Z";
+
+  before(async () => {
+    const { postgres } = await environment();
+    await queryOnce(postgres.primaryUrl, `CREATE DATABASE ${database}`);
+    databaseUrl = withDatabase(postgres.primaryUrl, database);
+    app = await startApp(databaseUrl);
+    for (const [index, id] of ids.entries()) {
+      await queryOnce(
+        databaseUrl,
+        "INSERT INTO items (id, name, created_at, updated_at) VALUES ($1, $2, $3, $3)",
+        [id, `same-ms-${index}`, createdAt],
+      );
+    }
+    // With statistics the planner sorts these few rows instead of walking the (created_at, id)
+    // index, whose order would hide a missing id tiebreak in the ORDER BY.
+    await queryOnce(databaseUrl, "ANALYZE items");
+  });
+
+  after(async () => {
+    await app?.close();
+    const { postgres } = await environment();
+    await queryOnce(postgres.primaryUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  });
+
+  for (const limit of [1, 2, 3, 7]) {
+    it(`pages with limit=${limit} through every item once, ordered by id after createdAt`, async () => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = `?limit=${limit}${cursor === null ? "" : `&cursor=${cursor}`}`;
+        const response = await call(app, { method: "GET", url: `/v1/items${query}` });
+        expectStatus(response, 200, `GET /v1/items${query}`);
+        const page = parseJson(response) as ItemPage;
+        assert.ok(page.items.length <= limit, "page size");
+        seen.push(...page.items.map(({ id }) => id));
+        cursor = page.nextCursor;
+      } while (cursor !== null && seen.length <= ids.length);
+      assert.deepEqual(seen, [...ids].reverse(), "every item exactly once, newest first, then id descending");
+    });
+  }
 });

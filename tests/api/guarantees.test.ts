@@ -170,6 +170,57 @@ describe("G2: read-your-writes while the replica lags (replay paused)", function
     await checkReadYourWrites(new ItemsClient(writer.baseUrl), new ItemsClient(writer.baseUrl));
     await checkReadYourWrites(new ItemsClient(writer.baseUrl), new ItemsClient(reader.baseUrl));
   });
+
+  it("with Redis down, through another process: reads by id go to the primary", async () => {
+    // With Redis unavailable nothing tells a reader that another process just wrote, so the
+    // reader's own freshness check (its commits only) would call the lagging replica fresh.
+    const redis = await startRedis({ password: "g2-redis-secret" });
+    try {
+      const cachedEnv = { ...uncachedEnv, REDIS_URL: redis.url, REDIS_TIMEOUT_MS: "100" };
+      const [writer, reader] = await Promise.all([
+        apis.start(cachedEnv, { waitReady: true }),
+        apis.start(cachedEnv, { waitReady: true }),
+      ]);
+      await redis.stop();
+      await checkReadYourWrites(new ItemsClient(writer.baseUrl), new ItemsClient(reader.baseUrl));
+    } finally {
+      await redis.stop();
+    }
+  });
+
+  it("lists the process's own writes while the replica lags (the replica freshness check)", async () => {
+    // Lists read from the replica only when it has replayed every commit this process acknowledged.
+    const { postgres } = await environment();
+    const client = new ItemsClient((await apis.start(uncachedEnv, { waitReady: true })).baseUrl);
+    const existing = await client.create(uniqueName("g2-list"));
+    const table = await itemsTable(postgres.primaryUrl, existing.id);
+    await waitFor("the replica to have the seeded item", async () =>
+      (await replicaHasRow(postgres.replicaUrl, table, existing.id)) ? true : undefined,
+    );
+    await postgres.pauseReplay();
+    try {
+      const created = await client.create(uniqueName("g2-list-new"));
+      const renamed = await client.update(existing.id, { name: uniqueName("g2-list-renamed") });
+      assert.equal(
+        await replicaHasRow(postgres.replicaUrl, table, created.id),
+        false,
+        "precondition: replica lags",
+      );
+      const { items } = await client.page("?limit=100");
+      assert.deepEqual(
+        items.find(({ id }) => id === created.id),
+        created,
+        "the new item is listed",
+      );
+      assert.deepEqual(
+        items.find(({ id }) => id === existing.id),
+        renamed,
+        "the update is listed",
+      );
+    } finally {
+      await postgres.resumeReplay();
+    }
+  });
 });
 
 describe("G3: Redis is never required", function () {
