@@ -20,9 +20,11 @@ export interface AppDeps {
   readonly logger?: Logger;
   /** Server spans per request and their ids in the log lines; off when undefined. */
   readonly tracing?: Tracing;
+  /** Registered before any route, so it sees every one: the OpenAPI generator's hook (openapi.ts). */
+  readonly beforeRoutes?: (app: FastifyInstance) => Promise<void>;
 }
 
-const BODY_LIMIT_BYTES = 1024 * 1024;
+export const BODY_LIMIT_BYTES = 1024 * 1024;
 // Longer than the idle timeout of Google's load balancers (600 s), so the balancer, never this
 // process, closes an idle keep-alive connection; otherwise a request sent on a connection just
 // being closed here fails with a 502.
@@ -51,6 +53,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     clientErrorHandler: answerClientError,
   });
 
+  await deps.beforeRoutes?.(app);
   registerErrorHandling(app);
   // Bodies are JSON only; any other Content-Type, text/plain included, is a 415.
   app.removeContentTypeParser("text/plain");

@@ -1,5 +1,5 @@
-// Black-box tests of every endpoint and error case in shared/API.md, against the built API with a
-// real PostgreSQL primary + streaming replica and a password-protected Redis.
+// Black-box tests of every endpoint and error case of the API (app-image/openapi.json), against the
+// built API with a real PostgreSQL primary + streaming replica and a password-protected Redis.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { ApiProcess, startApi } from "../../local/api";
@@ -28,7 +28,7 @@ const BAD_IDS = [
   "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz",
 ];
 
-/** Bodies that break API.md's item rules, each with why. */
+/** Bodies that break the item rules, each with why. */
 const INVALID_BODIES: ReadonlyArray<readonly [string, string]> = [
   ["truncated JSON", '{"name": "x"'],
   ["not JSON at all", "name=x"],

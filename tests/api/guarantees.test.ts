@@ -1,6 +1,7 @@
-// The guarantees of shared/API.md, each provoked for real: a lagging replica (replay paused), Redis
-// stopped and frozen, racing readers, SIGTERM with requests held by a row lock, concurrent first
-// starts on an empty database, and the log lines Cloud Logging reads.
+// The API's guarantees (read-your-writes, Redis optional, no stale cache, graceful shutdown, safe
+// migrations, request logs), each provoked for real: a lagging replica (replay paused), Redis stopped
+// and frozen, racing readers, SIGTERM with requests held by a row lock, concurrent first starts on an
+// empty database, and the log lines Cloud Logging reads.
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { ApiProcess, runApiUntilExit, startApi } from "../../local/api";
