@@ -24,6 +24,12 @@ export interface PostgresPair {
   pauseReplay(): Promise<void>;
   /** Resumes WAL replay and waits until the replica has replayed everything the primary wrote. */
   resumeReplay(): Promise<void>;
+  /**
+   * Freezes the replica's WAL receiver (SIGSTOP): the replica lags without knowing it, as behind a
+   * slow network; what it received is replayed, so a freshness check against its own receive
+   * position calls it fresh. `resumeReplay` ends it.
+   */
+  pauseStreaming(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -211,13 +217,25 @@ export async function startPostgresPair(options: PostgresPairOptions = {}): Prom
       );
       return rows[0].n > 0 ? true : undefined;
     });
+    let frozenReceiver: number | undefined;
     return {
       primaryUrl: primary.url,
       replicaUrl: replica.url,
       pauseReplay: async () => {
         await queryOnce(replica.url, "SELECT pg_wal_replay_pause()");
       },
+      pauseStreaming: async () => {
+        const [receiver] = await queryOnce<{ pid: number }>(
+          replica.url,
+          "SELECT pid FROM pg_stat_wal_receiver",
+        );
+        if (receiver === undefined) throw new Error("the replica has no WAL receiver");
+        frozenReceiver = receiver.pid;
+        process.kill(frozenReceiver, "SIGSTOP");
+      },
       resumeReplay: async () => {
+        if (frozenReceiver !== undefined) process.kill(frozenReceiver, "SIGCONT");
+        frozenReceiver = undefined;
         await queryOnce(replica.url, "SELECT pg_wal_replay_resume()");
         const [{ lsn }] = await queryOnce<{ lsn: string }>(
           primary.url,

@@ -109,7 +109,11 @@ describe("G2: read-your-writes while the replica lags (replay paused)", function
    * Writes through `writer`, reads through `reader`: a new item, updates of and a delete of items the
    * replica already had, all while the replica is frozen before any of these writes.
    */
-  async function checkReadYourWrites(writer: ItemsClient, reader: ItemsClient): Promise<void> {
+  async function checkReadYourWrites(
+    writer: ItemsClient,
+    reader: ItemsClient,
+    lag: "replay paused" | "streaming frozen" = "replay paused",
+  ): Promise<void> {
     const { postgres } = await environment();
     const existing = await writer.create(uniqueName("g2-existing"), { v: 1 });
     const doomed = await writer.create(uniqueName("g2-doomed"));
@@ -120,7 +124,7 @@ describe("G2: read-your-writes while the replica lags (replay paused)", function
     await reader.fetchItem(existing.id); // warms any cache with version 1
     await reader.fetchItem(doomed.id);
 
-    await postgres.pauseReplay();
+    await (lag === "replay paused" ? postgres.pauseReplay() : postgres.pauseStreaming());
     try {
       const created = await writer.create(uniqueName("g2-new"), { fresh: true });
       assert.equal(
@@ -183,7 +187,9 @@ describe("G2: read-your-writes while the replica lags (replay paused)", function
         apis.start(cachedEnv, { waitReady: true }),
       ]);
       await redis.stop();
-      await checkReadYourWrites(new ItemsClient(writer.baseUrl), new ItemsClient(reader.baseUrl));
+      // Streaming frozen, not replay paused: the reader's replica then looks fresh to it.
+      const [writing, reading] = [new ItemsClient(writer.baseUrl), new ItemsClient(reader.baseUrl)];
+      await checkReadYourWrites(writing, reading, "streaming frozen");
     } finally {
       await redis.stop();
     }
