@@ -1,4 +1,5 @@
 import { DatabaseError, Pool, type PoolClient, type QueryResult, type QueryResultRow } from "pg";
+import { databaseTls, explainTlsFailure } from "./database-tls";
 import { DependencyState } from "./dependency-state";
 import { badRequest, serviceUnavailable } from "./errors";
 import { describeEndpoint, type Logger } from "./logging";
@@ -21,6 +22,8 @@ export interface DatabaseOptions {
   readonly primaryUrl: string;
   readonly replicaUrl: string | undefined;
   readonly poolMax: number;
+  /** PEM of the servers' CA: TLS, verified, to every database server (database-tls.ts). */
+  readonly caCert: string | undefined;
   readonly log: Logger;
 }
 
@@ -72,7 +75,10 @@ function classify(error: unknown): unknown {
     return error;
   }
   // Anything else a query throws is about the connection: refused, reset, timed out, pool ended.
-  return new DatabaseUnavailable(error instanceof Error ? error.message : String(error), { cause: error });
+  const explained = explainTlsFailure(error);
+  return new DatabaseUnavailable(explained instanceof Error ? explained.message : String(error), {
+    cause: error,
+  });
 }
 
 function guarded(target: Pool | PoolClient): Queryable {
@@ -105,9 +111,9 @@ export class Database {
   constructor(options: DatabaseOptions) {
     this.primaryState = new DependencyState("primary database", options.log);
     this.replicaState = new DependencyState("replica database", options.log);
-    this.primary = this.createPool(options.primaryUrl, options.poolMax, this.primaryState);
+    this.primary = this.createPool(options.primaryUrl, options, this.primaryState);
     this.replica = options.replicaUrl
-      ? this.createPool(options.replicaUrl, options.poolMax, this.replicaState)
+      ? this.createPool(options.replicaUrl, options, this.replicaState)
       : undefined;
     options.log.info(
       {
@@ -183,8 +189,13 @@ export class Database {
     await Promise.all([this.primary.end(), this.replica?.end()]);
   }
 
-  private createPool(connectionString: string, max: number, state: DependencyState): Pool {
-    const pool = new Pool({ ...POOL_SETTINGS, connectionString, max });
+  private createPool(
+    connectionString: string,
+    { poolMax, caCert }: DatabaseOptions,
+    state: DependencyState,
+  ): Pool {
+    const ssl = caCert === undefined ? undefined : databaseTls(caCert);
+    const pool = new Pool({ ...POOL_SETTINGS, connectionString, max: poolMax, ssl });
     // An idle connection that breaks emits here; without a listener it would crash the process.
     pool.on("error", (error) => state.failed(error, "its idle connection was closed"));
     return pool;

@@ -1,4 +1,5 @@
 import type { Pool } from "pg";
+import { explainTlsFailure } from "./database-tls";
 import type { Logger } from "./logging";
 
 interface Migration {
@@ -34,7 +35,10 @@ const LOCK_WAIT_TIMEOUT = "120s";
  * wait, then find nothing left to do.
  */
 export async function migrate(pool: Pool, log: Logger): Promise<void> {
-  const client = await pool.connect();
+  // The first connection of the process: a TLS verification failure surfaces here and names its cause.
+  const client = await pool.connect().catch((error: unknown) => {
+    throw explainTlsFailure(error);
+  });
   try {
     await client.query(`SET statement_timeout = '${LOCK_WAIT_TIMEOUT}'`);
     await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);

@@ -11,6 +11,7 @@ export interface DbPluginOptions {
   readonly primaryUrl: string;
   readonly replicaUrl: string | undefined;
   readonly poolMax: number;
+  readonly caCert: string | undefined;
 }
 
 /** The PostgreSQL pools (primary and optional replica), closed when the app closes. */
