@@ -66,7 +66,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   });
   await app.register(dbPlugin, {
     primaryUrl: config.databaseUrl,
-    replicaUrl: config.databaseReplicaUrl,
+    replicaUrls: config.databaseReplicaUrls,
     poolMax: config.databasePoolMax,
   });
   await app.register(metricsPlugin);

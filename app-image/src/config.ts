@@ -5,8 +5,8 @@ export interface Config {
   readonly port: number;
   /** Unset: server.ts starts an embedded PostgreSQL for local use. */
   readonly databaseUrl: string | undefined;
-  /** Unset: every read goes to the primary. */
-  readonly databaseReplicaUrl: string | undefined;
+  /** DATABASE_REPLICA_URL and DATABASE_REPLICA_URLS together, without repeats; empty: every read goes to the primary. */
+  readonly databaseReplicaUrls: readonly string[];
   readonly databasePoolMax: number;
   /** Unset: the API runs without a cache. */
   readonly redisUrl: string | undefined;
@@ -72,6 +72,14 @@ function url(protocols: readonly string[]) {
   return optionalText.refine((raw) => raw === undefined || protocols.includes(urlProtocol(raw)), rule);
 }
 
+/** Comma-separated URLs (spaces around the commas allowed), each of one of `protocols`. */
+function urlList(protocols: readonly string[]) {
+  const rule = `must be comma-separated ${protocols.map((protocol) => `${protocol}//`).join(" or ")} URLs`;
+  return optionalText
+    .transform((raw) => (raw === undefined ? [] : raw.split(",").map((entry) => entry.trim())))
+    .refine((urls) => urls.every((entry) => protocols.includes(urlProtocol(entry))), rule);
+}
+
 function urlProtocol(raw: string): string {
   try {
     return new URL(raw).protocol;
@@ -85,6 +93,7 @@ const environment = z
     PORT: integer(0, 8080, 65535),
     DATABASE_URL: url(["postgres:", "postgresql:"]),
     DATABASE_REPLICA_URL: url(["postgres:", "postgresql:"]),
+    DATABASE_REPLICA_URLS: urlList(["postgres:", "postgresql:"]),
     DATABASE_POOL_MAX: integer(1, 10),
     REDIS_URL: url(["redis:", "rediss:"]),
     REDIS_CA_CERT: optionalText.refine(
@@ -149,7 +158,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   return {
     port: vars.PORT,
     databaseUrl: vars.DATABASE_URL,
-    databaseReplicaUrl: vars.DATABASE_REPLICA_URL,
+    databaseReplicaUrls: [
+      ...new Set([...(vars.DATABASE_REPLICA_URL === undefined ? [] : [vars.DATABASE_REPLICA_URL]), ...vars.DATABASE_REPLICA_URLS]),
+    ],
     databasePoolMax: vars.DATABASE_POOL_MAX,
     redisUrl: vars.REDIS_URL,
     redisCaCert: vars.REDIS_CA_CERT,

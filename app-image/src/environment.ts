@@ -48,6 +48,12 @@ export const API_ENVIRONMENT = {
     description: "postgres:// URL of the read replica; unset: reads go to the primary",
     secret: true,
   },
+  DATABASE_REPLICA_URLS: {
+    kind: "text",
+    description:
+      "comma-separated postgres:// URLs of read replicas, added to DATABASE_REPLICA_URL; reads are spread across the fresh, answering ones",
+    secret: true,
+  },
   DATABASE_POOL_MAX: { kind: "integer", description: "connections per pool", default: 10, min: 1 },
   REDIS_URL: {
     kind: "text",
