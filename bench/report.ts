@@ -65,7 +65,8 @@ const LOAD_HEADER = [
   "peak RSS MiB",
 ];
 
-const micros = (value: number | null | undefined) => (value === null || value === undefined ? "-" : fixed(value));
+const micros = (value: number | null | undefined) =>
+  value === null || value === undefined ? "-" : fixed(value);
 
 /** Spawn to the first 200 on /readyz, and the median of each step the API logs. */
 export function formatStartup(startup: BenchResults["startup"]): string {
@@ -93,7 +94,16 @@ export function formatResults(results: BenchResults): string {
   ]);
   if (results.baseline !== null) {
     const bareMicros = (results.baseline.server.cpuSeconds * 1e6) / Math.max(results.baseline.requests, 1);
-    rows.push(["bare node:http", ...loadCells(results.baseline), micros(bareMicros), "-", "1.00", "-", "1.00", "-"]);
+    rows.push([
+      "bare node:http",
+      ...loadCells(results.baseline),
+      micros(bareMicros),
+      "-",
+      "1.00",
+      "-",
+      "1.00",
+      "-",
+    ]);
   }
   const pinning =
     settings.serverCpu === null

@@ -159,7 +159,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     port: vars.PORT,
     databaseUrl: vars.DATABASE_URL,
     databaseReplicaUrls: [
-      ...new Set([...(vars.DATABASE_REPLICA_URL === undefined ? [] : [vars.DATABASE_REPLICA_URL]), ...vars.DATABASE_REPLICA_URLS]),
+      ...new Set([
+        ...(vars.DATABASE_REPLICA_URL === undefined ? [] : [vars.DATABASE_REPLICA_URL]),
+        ...vars.DATABASE_REPLICA_URLS,
+      ]),
     ],
     databasePoolMax: vars.DATABASE_POOL_MAX,
     redisUrl: vars.REDIS_URL,

@@ -164,7 +164,12 @@ export class Database {
 
   constructor(options: DatabaseOptions) {
     this.primaryState = new DependencyState("primary database", options.log);
-    this.primary = createPool(options.primaryUrl, options.poolMax, this.primaryState, PRIMARY_QUERY_TIMEOUT_MS);
+    this.primary = createPool(
+      options.primaryUrl,
+      options.poolMax,
+      this.primaryState,
+      PRIMARY_QUERY_TIMEOUT_MS,
+    );
     this.replicas = options.replicaUrls.map(
       (url, index) => new Replica(`replica-${index + 1}`, url, options.poolMax, options.log),
     );
@@ -251,7 +256,10 @@ export class Database {
     return undefined;
   }
 
-  private async onPrimary<Row extends QueryResultRow>(text: string, values: readonly unknown[]): Promise<Row> {
+  private async onPrimary<Row extends QueryResultRow>(
+    text: string,
+    values: readonly unknown[],
+  ): Promise<Row> {
     try {
       const { rows } = await this.primary.query<Row>(text, values as unknown[]);
       this.primaryState.recovered();

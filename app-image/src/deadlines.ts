@@ -41,7 +41,7 @@ export class Deadlines {
         },
         (error: unknown) => {
           deadline.cancel();
-          reject(error);
+          reject(error instanceof Error ? error : new Error(String(error)));
         },
       );
     });

@@ -1,7 +1,14 @@
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import { notFound, preconditionFailed } from "../errors";
 import type { ItemsRepository, StoredItem } from "./repository";
-import { encodeCursor, entityTag, parseIfMatch, parseItemId, parseItemInput, parsePageRequest } from "./schema";
+import {
+  encodeCursor,
+  entityTag,
+  parseIfMatch,
+  parseItemId,
+  parseItemInput,
+  parsePageRequest,
+} from "./schema";
 
 export interface ItemRoutesOptions {
   readonly repository: ItemsRepository;
