@@ -55,9 +55,10 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   // Bodies are JSON only; any other Content-Type, text/plain included, is a 415.
   app.removeContentTypeParser("text/plain");
   // JSON is always UTF-8 and RFC 8259 defines no charset parameter: send the bare media type.
-  app.addHook("onSend", async (_request, reply, payload) => {
+  // A callback hook: an async one costs a promise on every response.
+  app.addHook("onSend", (_request, reply, payload, done) => {
     if (reply.getHeader("content-type") === "application/json; charset=utf-8") reply.type("application/json");
-    return payload;
+    done(null, payload);
   });
   if (deps.tracing) await app.register(deps.tracing.plugin);
   await app.register(requestLogPlugin, {

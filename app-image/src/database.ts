@@ -1,5 +1,4 @@
-import { Client, DatabaseError, Pool, type PoolClient, type QueryResultRow } from "pg";
-import { Deadlines } from "./deadlines";
+import { Client, DatabaseError, Pool, type QueryResultRow } from "pg";
 import { DependencyState } from "./dependency-state";
 import { badRequest, serviceUnavailable } from "./errors";
 import { describeEndpoint, type Logger } from "./logging";
@@ -36,19 +35,21 @@ const POOL_SETTINGS = {
   // A dead or saturated database must turn into a fast 503, never a hanging request.
   connectionTimeoutMillis: 2_000,
   statement_timeout: 5_000,
+  // Client-side backstop for a network that drops packets instead of refusing connections: the
+  // query fails and its connection is destroyed, never returned to the pool.
+  query_timeout: 6_000,
   idleTimeoutMillis: 30_000,
   keepAlive: true,
 };
-// Client-side backstop for a primary behind a network that drops packets instead of refusing
-// connections. Replica reads have their own, much shorter bound (REPLICA_READ_BUDGET_MS).
-const PRIMARY_QUERY_TIMEOUT_MS = 6_000;
 
 /**
- * Longest a read waits for a replica (connection included) before the primary answers it instead.
- * With the sweep resolution this keeps a hung replica's cost per read under 300 ms.
+ * Longest a replica may stay silent (no query of this process answered) while reads wait on it:
+ * then it counts as hung, the waiting reads go to the primary and the replica leaves the rotation.
+ * With the watch interval this keeps a hung replica's cost per read under 300 ms. A replica that is
+ * merely busy keeps answering some query all the time, so load alone does not trip it.
  */
-const REPLICA_READ_BUDGET_MS = 250;
-const DEADLINE_RESOLUTION_MS = 25;
+const REPLICA_SILENCE_LIMIT_MS = 250;
+const REPLICA_WATCH_INTERVAL_MS = 25;
 /** While a replica is out of rotation, how often a separate connection checks whether it answers. */
 const REPLICA_PROBE_INTERVAL_MS = 500;
 const RETRY_AFTER_SECONDS = 5;
@@ -86,8 +87,8 @@ function laterLsn(candidate: string, current: string): boolean {
   return high > 0 || (high === 0 && parseInt(candidateLow, 16) > parseInt(currentLow, 16));
 }
 
-function createPool(connectionString: string, max: number, state: DependencyState, queryTimeoutMs?: number) {
-  const pool = new Pool({ ...POOL_SETTINGS, connectionString, max, query_timeout: queryTimeoutMs });
+function createPool(connectionString: string, max: number, state: DependencyState) {
+  const pool = new Pool({ ...POOL_SETTINGS, connectionString, max });
   // An idle connection that breaks emits here; without a listener it would crash the process.
   pool.on("error", (error) => state.failed(error, "its idle connection was closed"));
   return pool;
@@ -97,9 +98,13 @@ function createPool(connectionString: string, max: number, state: DependencyStat
 class Replica {
   readonly pool: Pool;
   readonly state: DependencyState;
-  /** False from a failure or an unanswered read until the probe sees the replica answer again. */
+  /** False from a failure or a silence until the probe sees the replica answer again. */
   inRotation = true;
   private probeTimer: NodeJS.Timeout | undefined;
+  /** Reads waiting on this replica, oldest first. */
+  private readonly waiting = new Set<WaitingRead>();
+  private lastAnswerAt = 0;
+  private watchTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly name: string,
@@ -109,6 +114,37 @@ class Replica {
   ) {
     this.state = new DependencyState(`${name} database`, log);
     this.pool = createPool(url, poolMax, this.state);
+  }
+
+  /**
+   * The replica's row, or undefined when it failed or went silent while this read waited; then the
+   * read is the primary's. A query still running then finishes in the background and its
+   * connection goes back to the pool only once it answered (the backstop destroys it otherwise).
+   */
+  read<Row extends ReadRow>(text: string, values: readonly unknown[]): Promise<Row | undefined> {
+    return new Promise<Row | undefined>((resolve, reject) => {
+      const read: WaitingRead = { startedAt: Date.now(), abandon: () => resolve(undefined) };
+      this.waiting.add(read);
+      this.watchTimer ??= setInterval(() => this.watch(), REPLICA_WATCH_INTERVAL_MS).unref();
+      queryOnce<Row>(this.pool, text, values).then(
+        (row) => {
+          this.answered(read);
+          this.state.recovered();
+          resolve(row);
+        },
+        (error: unknown) => {
+          const classified = classify(error);
+          if (classified instanceof DatabaseUnavailable) {
+            this.waiting.delete(read);
+            this.takeOutOfRotation(classified);
+            resolve(undefined);
+          } else {
+            this.answered(read);
+            reject(classified instanceof Error ? classified : new Error(String(classified)));
+          }
+        },
+      );
+    });
   }
 
   /** Takes the replica out of rotation; a background probe brings it back once it answers. */
@@ -121,7 +157,27 @@ class Replica {
 
   close(): Promise<void> {
     clearInterval(this.probeTimer);
+    clearInterval(this.watchTimer);
     return this.pool.end();
+  }
+
+  private answered(read: WaitingRead): void {
+    this.waiting.delete(read);
+    this.lastAnswerAt = Date.now();
+  }
+
+  /** Silent since the later of its last answer and the oldest waiting read's start: hung. */
+  private watch(): void {
+    const oldest = this.waiting.values().next().value;
+    if (oldest === undefined) {
+      clearInterval(this.watchTimer);
+      this.watchTimer = undefined;
+      return;
+    }
+    if (Date.now() - Math.max(this.lastAnswerAt, oldest.startedAt) < REPLICA_SILENCE_LIMIT_MS) return;
+    this.takeOutOfRotation(new Error(`no answer for ${REPLICA_SILENCE_LIMIT_MS} ms`));
+    for (const read of this.waiting) read.abandon();
+    this.waiting.clear();
   }
 
   /** A fresh connection outside the pool, so the probe never queues behind or reuses a hung one. */
@@ -129,8 +185,8 @@ class Replica {
     const client = new Client({
       ...POOL_SETTINGS,
       connectionString: this.url,
-      connectionTimeoutMillis: REPLICA_READ_BUDGET_MS,
-      query_timeout: REPLICA_READ_BUDGET_MS,
+      connectionTimeoutMillis: REPLICA_SILENCE_LIMIT_MS,
+      query_timeout: REPLICA_SILENCE_LIMIT_MS,
     });
     client.on("error", () => undefined); // the outcome of the query below decides
     try {
@@ -158,18 +214,12 @@ export class Database {
   private readonly primary: Pool;
   private readonly primaryState: DependencyState;
   private readonly replicas: readonly Replica[];
-  private readonly deadlines = new Deadlines(DEADLINE_RESOLUTION_MS);
   private nextReplica = 0;
   private highestCommitLsn = NO_FLOOR;
 
   constructor(options: DatabaseOptions) {
     this.primaryState = new DependencyState("primary database", options.log);
-    this.primary = createPool(
-      options.primaryUrl,
-      options.poolMax,
-      this.primaryState,
-      PRIMARY_QUERY_TIMEOUT_MS,
-    );
+    this.primary = createPool(options.primaryUrl, options.poolMax, this.primaryState);
     this.replicas = options.replicaUrls.map(
       (url, index) => new Replica(`replica-${index + 1}`, url, options.poolMax, options.log),
     );
@@ -203,7 +253,7 @@ export class Database {
   ): Promise<Row> {
     const replica = this.replicaInRotation();
     if (replica) {
-      const row = await this.readReplica<Row>(replica, text, [...values, this.highestCommitLsn]);
+      const row = await replica.read<Row>(text, [...values, this.highestCommitLsn]);
       if (row?.fresh && !askPrimary(row)) return row;
     }
     return this.readPrimary<Row>(text, values);
@@ -271,66 +321,26 @@ export class Database {
       throw serviceUnavailable("The database is unavailable", RETRY_AFTER_SECONDS, classified);
     }
   }
-
-  /**
-   * The replica's row, or undefined when it failed or did not answer within the budget. A replica
-   * that accepts connections but answers nothing (a hung host) holds the read only that long; the
-   * connection it held is destroyed, never returned to the pool.
-   */
-  private async readReplica<Row extends ReadRow>(
-    replica: Replica,
-    text: string,
-    values: readonly unknown[],
-  ): Promise<Row | undefined> {
-    const attempt: ReplicaAttempt = { client: undefined, abandoned: false };
-    const abandon = () => {
-      attempt.abandoned = true;
-      // With a query in flight, releasing with an error ends the client by destroying its socket.
-      attempt.client?.release(new Error("replica read abandoned"));
-      replica.takeOutOfRotation(new Error(`no answer within ${REPLICA_READ_BUDGET_MS} ms`));
-    };
-    try {
-      const row = await this.deadlines.within(
-        queryReplica<Row>(replica.pool, text, values, attempt),
-        REPLICA_READ_BUDGET_MS,
-        abandon,
-      );
-      replica.state.recovered();
-      return row;
-    } catch (error) {
-      if (attempt.abandoned) return undefined;
-      const classified = classify(error);
-      if (!(classified instanceof DatabaseUnavailable)) throw classified;
-      replica.takeOutOfRotation(classified);
-      return undefined;
-    }
-  }
 }
 
-interface ReplicaAttempt {
-  client: PoolClient | undefined;
-  abandoned: boolean;
+interface WaitingRead {
+  readonly startedAt: number;
+  abandon(): void;
 }
 
-async function queryReplica<Row extends QueryResultRow>(
+/** One statement on a pooled connection; a connection whose query failed is destroyed, not reused. */
+async function queryOnce<Row extends QueryResultRow>(
   pool: Pool,
   text: string,
   values: readonly unknown[],
-  attempt: ReplicaAttempt,
 ): Promise<Row> {
   const client = await pool.connect();
-  if (attempt.abandoned) {
-    // The read went to the primary meanwhile; the connection itself is fine.
-    client.release();
-    throw new Error("replica read abandoned");
-  }
-  attempt.client = client;
   try {
     const { rows } = await client.query<Row>(text, values as unknown[]);
-    if (!attempt.abandoned) client.release();
+    client.release();
     return PostgresRow.single(rows);
   } catch (error) {
-    if (!attempt.abandoned) client.release(true);
+    client.release(true);
     throw error;
   }
 }

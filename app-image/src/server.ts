@@ -20,8 +20,13 @@ const LOG_FLUSH_INTERVAL_MS = 100;
 
 /** stdout in batches; whatever is buffered is written before the process exits, whatever the reason. */
 function batchedStdout(): pino.DestinationStream {
-  const destination = pino.destination({ dest: 1, sync: true, minLength: LOG_BATCH_BYTES });
-  setInterval(() => destination.flushSync(), LOG_FLUSH_INTERVAL_MS).unref();
+  // periodicFlush writes without fsync; flushSync (fsync included) only once, at exit.
+  const destination = pino.destination({
+    dest: 1,
+    sync: true,
+    minLength: LOG_BATCH_BYTES,
+    periodicFlush: LOG_FLUSH_INTERVAL_MS,
+  });
   process.on("exit", () => destination.flushSync());
   return destination;
 }
