@@ -77,6 +77,7 @@ export function formatStartup(startup: BenchResults["startup"]): string {
     `start-up (spawn to first 200 on /readyz): median ${startup.medianReadyMs.toFixed(0)} ms of ` +
       `${startup.readyMs.map((ms) => ms.toFixed(0)).join(", ")} ms`,
     `start-up steps, median ms (process start to "listening"): ${steps === "" ? "not logged" : steps}`,
+    `bare node:http spawn to first 200, timed next to each start: median ${startup.bareMedianReadyMs?.toFixed(0) ?? "-"} ms`,
   ].join("\n");
 }
 

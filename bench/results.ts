@@ -107,6 +107,8 @@ export const benchResultsSchema = z.object({
     medianReadyMs: z.number(),
     /** Median milliseconds of each start-up step, as the API logs them ("listening" line). */
     medianStepsMs: z.record(z.string(), z.number()).optional(),
+    /** Median spawn-to-first-200 of the bare node:http server, timed next to each API start. */
+    bareMedianReadyMs: z.number().optional(),
   }),
   footprint: z.object({
     idleRssMiB: z.number(),

@@ -139,6 +139,7 @@ function startupSteps(logFile: string): Record<string, number> | undefined {
  */
 async function measureStartups(count: number, env: Record<string, string>, logDir: string, cpuPlan: CpuPlan) {
   const readyMs: number[] = [];
+  const bareReadyMs: number[] = [];
   const steps = new Map<string, number[]>();
   for (let attempt = 0; attempt < count; attempt++) {
     const logFile = join(logDir, `startup-${attempt}.log`);
@@ -151,12 +152,22 @@ async function measureStartups(count: number, env: Record<string, string>, logDi
     });
     readyMs.push(server.readyMs);
     await server.stop();
+    // The same spawn for the bare server: what node itself costs on this machine right now.
+    const bare = await startServer({
+      script: BARE_SERVER_SCRIPT,
+      env: {},
+      readyPath: "/",
+      logFile: join(logDir, `startup-bare-${attempt}.log`),
+      cpus: cpuPlan,
+    });
+    bareReadyMs.push(bare.readyMs);
+    await bare.stop();
     for (const [step, ms] of Object.entries(startupSteps(logFile) ?? {})) {
       steps.set(step, [...(steps.get(step) ?? []), ms]);
     }
   }
   const medianStepsMs = Object.fromEntries([...steps].map(([step, values]) => [step, median(values)]));
-  return { readyMs, medianReadyMs: median(readyMs), medianStepsMs };
+  return { readyMs, medianReadyMs: median(readyMs), medianStepsMs, bareMedianReadyMs: median(bareReadyMs) };
 }
 
 const cpuMicrosPerRequest = (figures: LoadFigures) =>
