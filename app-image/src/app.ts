@@ -57,12 +57,13 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   registerErrorHandling(app);
   // Bodies are JSON only; any other Content-Type, text/plain included, is a 415.
   app.removeContentTypeParser("text/plain");
-  app.addHook("onSend", async (request, reply, payload) => {
-    // JSON is always UTF-8 and RFC 8259 defines no charset parameter: send the bare media type.
+  // JSON is always UTF-8 and RFC 8259 defines no charset parameter: send the bare media type.
+  // An early answer waits for the rest of the body, so that the client can read it (errors.ts).
+  // A callback hook: an async one costs a promise on every response.
+  app.addHook("onSend", (request, reply, payload, done) => {
     if (reply.getHeader("content-type") === "application/json; charset=utf-8") reply.type("application/json");
-    // An early answer waits for the rest of the body, so that the client can read it (errors.ts).
-    if (!request.raw.complete) await readRestOfBody(request.raw);
-    return payload;
+    if (request.raw.complete) return done(null, payload);
+    void readRestOfBody(request.raw).then(() => done(null, payload));
   });
   if (deps.tracing) await app.register(deps.tracing.plugin);
   await app.register(requestLogPlugin, {
@@ -71,7 +72,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   });
   await app.register(dbPlugin, {
     primaryUrl: config.databaseUrl,
-    replicaUrl: config.databaseReplicaUrl,
+    replicaUrls: config.databaseReplicaUrls,
     poolMax: config.databasePoolMax,
     caCert: config.databaseCaCert,
   });

@@ -18,8 +18,8 @@ export interface Config {
   readonly port: number;
   /** Unset: server.ts starts an embedded PostgreSQL for local use. */
   readonly databaseUrl: string | undefined;
-  /** Unset: every read goes to the primary. */
-  readonly databaseReplicaUrl: string | undefined;
+  /** DATABASE_REPLICA_URL and DATABASE_REPLICA_URLS together, without repeats; empty: every read goes to the primary. */
+  readonly databaseReplicaUrls: readonly string[];
   /** Set: TLS to every database server, verified against this CA (database.ts). */
   readonly databaseCaCert: string | undefined;
   readonly databasePoolMax: number;
@@ -86,6 +86,19 @@ function choice<T extends string>({ values, default: fallback }: ChoiceVariable<
     .pipe(z.enum(values as readonly [T, ...T[]], { error: `must be one of ${values.join(", ")}` }));
 }
 
+/** The entries of a comma-separated list, blanks around commas ignored. */
+function splitList(raw: string): string[] {
+  return raw.split(",").map((entry) => entry.trim());
+}
+
+/** Every replica URL, DATABASE_REPLICA_URL (contract v1) first, each once. */
+function replicaUrls(vars: Environment): string[] {
+  const listed = vars.DATABASE_REPLICA_URLS === undefined ? [] : splitList(vars.DATABASE_REPLICA_URLS);
+  return [
+    ...new Set([...(vars.DATABASE_REPLICA_URL === undefined ? [] : [vars.DATABASE_REPLICA_URL]), ...listed]),
+  ];
+}
+
 function urlProtocol(raw: string): string {
   try {
     return new URL(raw).protocol;
@@ -121,6 +134,11 @@ function formatRule(format: TextFormat): readonly [check: (raw: string) => boole
       return [
         (raw) => format.protocols.includes(urlProtocol(raw)),
         `must be a ${format.protocols.map((protocol) => `${protocol}//`).join(" or ")} URL`,
+      ];
+    case "url-list":
+      return [
+        (raw) => splitList(raw).every((entry) => format.protocols.includes(urlProtocol(entry))),
+        `must be comma-separated ${format.protocols.map((protocol) => `${protocol}//`).join(" or ")} URLs`,
       ];
     case "pem-certificates":
       return [
@@ -202,8 +220,14 @@ const environment = z
         message: "needs a DATABASE_URL (the embedded PostgreSQL has no TLS)",
       });
     }
-    for (const name of ["DATABASE_URL", "DATABASE_REPLICA_URL"] as const) {
-      const url = env[name];
+    const databaseUrls = [
+      ["DATABASE_URL", env.DATABASE_URL],
+      ["DATABASE_REPLICA_URL", env.DATABASE_REPLICA_URL],
+      ...(env.DATABASE_REPLICA_URLS === undefined ? [] : splitList(env.DATABASE_REPLICA_URLS)).map(
+        (url) => ["DATABASE_REPLICA_URLS", url] as const,
+      ),
+    ] as const;
+    for (const [name, url] of databaseUrls) {
       const overriding = env.DATABASE_CA_CERT !== undefined && url !== undefined ? urlTlsParameters(url) : [];
       if (overriding.length > 0) {
         ctx.addIssue({
@@ -226,7 +250,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   return {
     port: vars.PORT,
     databaseUrl: vars.DATABASE_URL,
-    databaseReplicaUrl: vars.DATABASE_REPLICA_URL,
+    databaseReplicaUrls: replicaUrls(vars),
     databaseCaCert: vars.DATABASE_CA_CERT,
     databasePoolMax: vars.DATABASE_POOL_MAX,
     redisUrl: vars.REDIS_URL,

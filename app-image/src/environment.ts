@@ -23,6 +23,7 @@ export interface DecimalVariable {
 /** What a text variable must hold when set: URL schemes, PEM certificates or a project id. */
 export type TextFormat =
   | { readonly type: "url"; readonly protocols: readonly string[] }
+  | { readonly type: "url-list"; readonly protocols: readonly string[] }
   | { readonly type: "pem-certificates" }
   | { readonly type: "project-id" };
 
@@ -77,6 +78,13 @@ export const API_ENVIRONMENT = {
       "set: every database connection uses TLS and verifies the server against it; unset: the URL's sslmode applies",
     secret: false,
     format: PEM_CERTIFICATES,
+  },
+  DATABASE_REPLICA_URLS: {
+    kind: "text",
+    description:
+      "comma-separated postgres:// URLs of read replicas, added to DATABASE_REPLICA_URL; reads are spread across the fresh, answering ones",
+    secret: true,
+    format: { type: "url-list", protocols: ["postgres:", "postgresql:"] },
   },
   DATABASE_POOL_MAX: { kind: "integer", description: "connections per pool", default: 10, min: 1 },
   REDIS_URL: {
