@@ -3,7 +3,6 @@
 import assert from "node:assert/strict";
 import { ApiEnv, runApiUntilExit, startApi } from "../../local/api";
 import { PostgresPair, queryOnce, startPostgresPair } from "../../local/postgres";
-import { stopLeftoverChildren } from "../../local/processes";
 import { KeyPair, createCertificateAuthority, createServerCertificate } from "../support/certificates";
 import { ItemsClient, uniqueName } from "../support/items";
 import { useSharedEnvironment } from "../support/mocha";
@@ -50,7 +49,6 @@ describe("DATABASE_CA_CERT: TLS to PostgreSQL, verified against the instance's C
 
   after(async () => {
     await pair?.stop();
-    await stopLeftoverChildren();
   });
 
   it("with the right CA: becomes ready, serves reads and writes, and every connection is TLS", async () => {
