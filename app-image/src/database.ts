@@ -56,6 +56,12 @@ const REPLICA_WATCH_INTERVAL_MS = 25;
 /** While a replica is out of rotation, how often a separate connection checks whether it answers. */
 const REPLICA_PROBE_INTERVAL_MS = 500;
 const RETRY_AFTER_SECONDS = 5;
+/**
+ * SQLSTATEs of a statement that names a function or table the replica does not have yet: right after
+ * a migration (a fresh database, a new version) the replica may not have replayed it.
+ */
+const SCHEMA_NOT_REPLAYED = new Set(["42883", "42P01"]);
+
 /** Passed as the freshness floor where any source will do: the primary is always fresh. */
 const NO_FLOOR = "0/0";
 
@@ -147,6 +153,10 @@ class Replica {
           if (classified instanceof DatabaseUnavailable) {
             this.waiting.delete(read);
             this.takeOutOfRotation(classified);
+            resolve(undefined);
+          } else if (error instanceof DatabaseError && SCHEMA_NOT_REPLAYED.has(error.code ?? "")) {
+            // A replica that has not replayed the latest migration yet: the primary answers.
+            this.answered(read);
             resolve(undefined);
           } else {
             this.answered(read);

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { ApiEnv, runApiUntilExit, startApi } from "../../local/api";
 import { PostgresPair, queryOnce, startPostgresPair } from "../../local/postgres";
+import { waitFor } from "../../local/processes";
 import { KeyPair, createCertificateAuthority, createServerCertificate } from "../support/certificates";
 import { ItemsClient, uniqueName } from "../support/items";
 import { useSharedEnvironment } from "../support/mocha";
@@ -57,6 +58,14 @@ describe("DATABASE_CA_CERT: TLS to PostgreSQL, verified against the instance's C
       const client = new ItemsClient(api.baseUrl);
       const created = await client.create(uniqueName("tls"));
       assert.equal((await client.fetchItem(created.id)).name, created.name);
+      // Lists go to the replica once it has replayed the schema the API just migrated.
+      await waitFor("the replica to replay the migration", async () => {
+        const [row] = await queryOnce<{ ready: boolean }>(
+          pair.replicaUrl,
+          "SELECT to_regproc('items_page') IS NOT NULL AS ready",
+        );
+        return row?.ready ? true : undefined;
+      });
       await client.page("?limit=5");
       assert.ok(await apiConnectionsUseTls(pair.primaryUrl), "the API's connections to the primary use TLS");
       assert.ok(await apiConnectionsUseTls(pair.replicaUrl), "the API's connections to the replica use TLS");
