@@ -17,6 +17,14 @@ export interface CpuProfile {
   readonly endTime: number;
   /** Node id on the stack top at each sample. */
   readonly samples: readonly number[];
+  /** Microseconds from the previous sample (from startTime for the first). */
+  readonly timeDeltas?: readonly number[];
+}
+
+/** A span of the profiled process's life in the profile's clock (CLOCK_MONOTONIC, microseconds). */
+export interface ProfileWindow {
+  readonly startMicros: number;
+  readonly endMicros: number;
 }
 
 /** Where a function's code lives. */
@@ -67,15 +75,34 @@ function shortLocation(path: string, origin: CodeOrigin, repoRoot: string): stri
   return path;
 }
 
+/** The samples taken inside `window` (all of them without one or without timestamps). */
+function samplesIn(profile: CpuProfile, window: ProfileWindow | undefined): readonly number[] {
+  const deltas = profile.timeDeltas;
+  if (window === undefined || deltas === undefined) return profile.samples;
+  let at = profile.startTime;
+  return profile.samples.filter((_, index) => {
+    at += deltas[index] ?? 0;
+    return at >= window.startMicros && at <= window.endMicros;
+  });
+}
+
 /**
  * Self time per function (samples x mean sampling interval), grouped by function name and
- * `file:line`, so the same function reached through different call paths adds up.
+ * `file:line`, so the same function reached through different call paths adds up. With a
+ * `window`, only the samples inside it count (say, the measured load, without start-up).
  */
-export function summarizeProfile(profile: CpuProfile, repoRoot: string, appRoot: string): ProfileSummary {
-  const wallMs = (profile.endTime - profile.startTime) / 1_000;
-  const intervalMs = profile.samples.length === 0 ? 0 : wallMs / profile.samples.length;
+export function summarizeProfile(
+  profile: CpuProfile,
+  repoRoot: string,
+  appRoot: string,
+  window?: ProfileWindow,
+): ProfileSummary {
+  const samples = samplesIn(profile, window);
+  const profileMs = (profile.endTime - profile.startTime) / 1_000;
+  const intervalMs = profile.samples.length === 0 ? 0 : profileMs / profile.samples.length;
+  const wallMs = samples.length * intervalMs;
   const hits = new Map<number, number>();
-  for (const id of profile.samples) hits.set(id, (hits.get(id) ?? 0) + 1);
+  for (const id of samples) hits.set(id, (hits.get(id) ?? 0) + 1);
 
   const byKey = new Map<string, { name: string; location: string; origin: CodeOrigin; selfMs: number }>();
   const byOrigin: Record<CodeOrigin, number> = { app: 0, node_modules: 0, node: 0, native: 0 };
@@ -119,16 +146,23 @@ const ORIGIN_LABEL: Readonly<Record<CodeOrigin, string>> = {
   native: "native (GC, C++, program)",
 };
 
-/** The summary as text: time split by origin, top packages, then the top `count` functions. */
-export function formatSummary(summary: ProfileSummary, count: number): string {
+/**
+ * The summary as text: time split by origin, top packages, then the top `count` functions; with
+ * `requests` (served inside the profiled window), each also as CPU microseconds per request.
+ */
+export function formatSummary(summary: ProfileSummary, count: number, requests?: number): string {
   const { busyMs } = summary;
+  const perRequest = (ms: number) =>
+    requests === undefined || requests === 0
+      ? ""
+      : `  ${((ms * 1_000) / requests).toFixed(1).padStart(7)} µs/req`;
   const lines = [
-    `wall ${summary.wallMs.toFixed(0)} ms, busy ${busyMs.toFixed(0)} ms (${percent(busyMs, summary.wallMs)}), idle ${summary.idleMs.toFixed(0)} ms`,
+    `wall ${summary.wallMs.toFixed(0)} ms, busy ${busyMs.toFixed(0)} ms (${percent(busyMs, summary.wallMs)}), idle ${summary.idleMs.toFixed(0)} ms${perRequest(busyMs)}`,
     "",
     "self time by origin (share of busy time):",
     ...(Object.keys(ORIGIN_LABEL) as CodeOrigin[]).map(
       (origin) =>
-        `  ${ORIGIN_LABEL[origin].padEnd(26)} ${summary.byOrigin[origin].toFixed(0).padStart(7)} ms  ${percent(summary.byOrigin[origin], busyMs).padStart(7)}`,
+        `  ${ORIGIN_LABEL[origin].padEnd(26)} ${summary.byOrigin[origin].toFixed(0).padStart(7)} ms  ${percent(summary.byOrigin[origin], busyMs).padStart(7)}${perRequest(summary.byOrigin[origin])}`,
     ),
     "",
     "top packages by self time:",
@@ -136,7 +170,7 @@ export function formatSummary(summary: ProfileSummary, count: number): string {
       .slice(0, 8)
       .map(
         ({ name, selfMs }) =>
-          `  ${name.padEnd(26)} ${selfMs.toFixed(0).padStart(7)} ms  ${percent(selfMs, busyMs).padStart(7)}`,
+          `  ${name.padEnd(26)} ${selfMs.toFixed(0).padStart(7)} ms  ${percent(selfMs, busyMs).padStart(7)}${perRequest(selfMs)}`,
       ),
     "",
     `top ${count} functions by self time:`,
@@ -145,7 +179,7 @@ export function formatSummary(summary: ProfileSummary, count: number): string {
       .slice(0, count)
       .map(
         (fn, index) =>
-          `  ${String(index + 1).padStart(2)}  ${fn.selfMs.toFixed(1).padStart(8)}  ${percent(fn.selfMs, busyMs).padStart(7)}  ${fn.origin.padEnd(12)}  ${fn.name}${fn.location === "" ? "" : `  (${fn.location})`}`,
+          `  ${String(index + 1).padStart(2)}  ${fn.selfMs.toFixed(1).padStart(8)}  ${percent(fn.selfMs, busyMs).padStart(7)}  ${fn.origin.padEnd(12)}  ${fn.name}${fn.location === "" ? "" : `  (${fn.location})`}${perRequest(fn.selfMs)}`,
       ),
   ];
   return lines.join("\n");

@@ -14,7 +14,7 @@ import { SERVER_SCRIPT } from "../local/api";
 import { startPostgresPair } from "../local/postgres";
 import { removeTempDir, trackTempDir } from "../local/processes";
 import { startRedis } from "../local/redis";
-import { formatSummary, summarizeProfile, type CpuProfile } from "./cpu-profile";
+import { formatSummary, summarizeProfile, type CpuProfile, type ProfileWindow } from "./cpu-profile";
 import { measureLoad, warmUp, type LoadSettings } from "./load";
 import { pinThisProcess, planCpus } from "./proc";
 import { connectFlusher, type Flusher } from "./redis-flush";
@@ -119,10 +119,16 @@ async function main(): Promise<void> {
         scenario.requestsFor(context, connection, connections),
     };
     await scenario.setUp?.(context);
+    // The profile's clock is CLOCK_MONOTONIC in microseconds, as process.hrtime is in this process.
+    const monotonicMicros = () => Number(process.hrtime.bigint() / 1_000n);
+    let window: ProfileWindow | undefined;
     const figures = await (async () => {
       try {
         await warmUp(target, cli.load);
-        return await measureLoad(target, cli.load);
+        const startMicros = monotonicMicros();
+        const measured = await measureLoad(target, cli.load);
+        window = { startMicros, endMicros: monotonicMicros() };
+        return measured;
       } finally {
         await scenario.tearDown?.(context);
       }
@@ -138,14 +144,15 @@ async function main(): Promise<void> {
     const profilePath = onlyProfileIn(workDir);
     if (cli.save !== undefined) copyFileSync(profilePath, cli.save);
     const profile = JSON.parse(readFileSync(profilePath, "utf8")) as CpuProfile;
-    const summary = summarizeProfile(profile, REPO_ROOT, APP_DIST);
+    const summary = summarizeProfile(profile, REPO_ROOT, APP_DIST, window);
+    const cpuMicros = (figures.server.cpuSeconds * 1e6) / Math.max(figures.requests, 1);
     process.stdout.write(
       [
         `scenario ${scenario.name}: ${scenario.description}`,
-        `${cli.load.connections} connections, ${figures.durationSeconds.toFixed(0)} s measured: ${figures.rps.toFixed(0)} rps (2xx), server CPU ${(100 * figures.server.cpuUtilization).toFixed(0)} %`,
-        `profile: whole API process life (start-up, seeding, warm-up, measured window, shutdown)${cli.save === undefined ? "" : `, saved to ${cli.save}`}`,
+        `${cli.load.connections} connections, ${figures.durationSeconds.toFixed(0)} s measured: ${figures.rps.toFixed(0)} rps (2xx), server CPU ${(100 * figures.server.cpuUtilization).toFixed(0)} %, ${cpuMicros.toFixed(0)} µs per request (/proc)`,
+        `profile: the measured window only (${figures.requests} requests); µs/req is self time per request served${cli.save === undefined ? "" : `; whole profile saved to ${cli.save}`}`,
         "",
-        formatSummary(summary, cli.top),
+        formatSummary(summary, cli.top, figures.requests),
         "",
       ].join("\n"),
     );

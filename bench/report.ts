@@ -65,17 +65,46 @@ const LOAD_HEADER = [
   "peak RSS MiB",
 ];
 
+const micros = (value: number | null | undefined) =>
+  value === null || value === undefined ? "-" : fixed(value);
+
+/** Spawn to the first 200 on /readyz, and the median of each step the API logs. */
+export function formatStartup(startup: BenchResults["startup"]): string {
+  const steps = Object.entries(startup.medianStepsMs ?? {})
+    .map(([step, ms]) => `${step.replace(/Ms$/, "")} ${ms.toFixed(0)}`)
+    .join(", ");
+  return [
+    `start-up (spawn to first 200 on /readyz): median ${startup.medianReadyMs.toFixed(0)} ms of ` +
+      `${startup.readyMs.map((ms) => ms.toFixed(0)).join(", ")} ms`,
+    `start-up steps, median ms (process start to "listening"): ${steps === "" ? "not logged" : steps}`,
+    `bare node:http spawn to first 200, timed next to each start: median ${startup.bareMedianReadyMs?.toFixed(0) ?? "-"} ms`,
+  ].join("\n");
+}
+
 export function formatResults(results: BenchResults): string {
   const { settings, footprint, startup } = results;
   const rows = results.scenarios.map((scenario) => [
     scenario.name,
     ...loadCells(scenario),
+    micros(scenario.cpuMicrosPerRequest),
+    micros(scenario.bare?.cpuMicrosPerRequest),
+    scenario.cpuToBare === null || scenario.cpuToBare === undefined ? "-" : scenario.cpuToBare.toFixed(2),
     percent(scenario.cacheHitRatio),
     scenario.apiToBareRps === null ? "-" : scenario.apiToBareRps.toFixed(2),
     `${scenario.sla.verdict} (${scenario.sla.bound} < ${scenario.sla.limitMs} ms)`,
   ]);
   if (results.baseline !== null) {
-    rows.push(["bare node:http", ...loadCells(results.baseline), "-", "1.00", "-"]);
+    const bareMicros = (results.baseline.server.cpuSeconds * 1e6) / Math.max(results.baseline.requests, 1);
+    rows.push([
+      "bare node:http",
+      ...loadCells(results.baseline),
+      micros(bareMicros),
+      "-",
+      "1.00",
+      "-",
+      "1.00",
+      "-",
+    ]);
   }
   const pinning =
     settings.serverCpu === null
@@ -90,10 +119,21 @@ export function formatResults(results: BenchResults): string {
       `${results.machine.cpus} CPUs (${results.machine.cpuModel}), node ${results.machine.node}, ` +
       `load average ${results.machine.loadAverageAtStart.join(" ")} before the run; ${pinning}`,
     "",
-    table(["scenario", ...LOAD_HEADER, "cache hits", "api/bare", "SLA p99.9"], rows),
+    table(
+      [
+        "scenario",
+        ...LOAD_HEADER,
+        "CPU µs/req",
+        "bare µs/req",
+        "CPU x bare",
+        "cache hits",
+        "api/bare rps",
+        "SLA p99.9",
+      ],
+      rows,
+    ),
     "",
-    `start-up (spawn to first 200 on /readyz): median ${startup.medianReadyMs.toFixed(0)} ms of ` +
-      `${startup.readyMs.map((ms) => ms.toFixed(0)).join(", ")} ms`,
+    formatStartup(startup),
     `RSS: idle ${footprint.idleRssMiB.toFixed(0)} MiB, peak under load ${footprint.peakRssUnderLoadMiB.toFixed(0)} MiB`,
     `runtime image: ${image}`,
   ].join("\n");

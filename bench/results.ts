@@ -52,6 +52,15 @@ export const scenarioResultSchema = loadFiguresSchema.extend({
   cacheHitRatio: z.number().min(0).max(1).nullable(),
   /** rps of this scenario / rps of the bare node:http baseline. */
   apiToBareRps: z.number().nullable(),
+  /** Server CPU per response (user + system, from /proc), in microseconds. */
+  cpuMicrosPerRequest: z.number().nonnegative().optional(),
+  /** The bare node:http server under this scenario's request shape, measured in the same run. */
+  bare: z
+    .object({ shape: z.string(), cpuMicrosPerRequest: z.number().nonnegative(), rps: z.number() })
+    .nullable()
+    .optional(),
+  /** cpuMicrosPerRequest / bare.cpuMicrosPerRequest: what one request of the API costs in bare requests. */
+  cpuToBare: z.number().nullable().optional(),
   /** PostgreSQL client connections busy (not idle), sampled every 250 ms; null when not sampled. */
   database: z
     .object({
@@ -96,6 +105,10 @@ export const benchResultsSchema = z.object({
     /** Milliseconds from spawn to the first 200 on /readyz, one per start. */
     readyMs: z.array(z.number()),
     medianReadyMs: z.number(),
+    /** Median milliseconds of each start-up step, as the API logs them ("listening" line). */
+    medianStepsMs: z.record(z.string(), z.number()).optional(),
+    /** Median spawn-to-first-200 of the bare node:http server, timed next to each API start. */
+    bareMedianReadyMs: z.number().optional(),
   }),
   footprint: z.object({
     idleRssMiB: z.number(),

@@ -5,7 +5,7 @@
 // replica and Redis (local/), starts the API with the stack's production settings on its own
 // CPU, seeds items through the API, drives each scenario with autocannon, then a bare node:http server
 // the same way as the baseline. Prints a table and writes bench/results.json for `npm run capacity`.
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, tmpdir, totalmem, type as osType } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -21,7 +21,7 @@ import { measureLoad, warmUp, type LoadSettings, type LoadTarget } from "./load"
 import { peakRssMiB, pinThisProcess, planCpus, rssMiB, type CpuPlan } from "./proc";
 import { connectFlusher, type Flusher } from "./redis-flush";
 import { buildApi, replicaEnv } from "./replica";
-import { formatResults, judgeSla } from "./report";
+import { formatResults, formatStartup, judgeSla } from "./report";
 import type { BenchResults, LoadFigures, ScenarioResult } from "./results";
 import {
   BASELINE_SCENARIO,
@@ -54,6 +54,8 @@ interface Cli {
   readonly build: boolean;
   /** Extra or replaced API environment variables, for experiments (`--env LOG_LEVEL=warn`). */
   readonly envOverrides: Readonly<Record<string, string>>;
+  /** Only time start-ups (and print each step's cost): no load, nothing written. */
+  readonly startupOnly: boolean;
 }
 
 function positive(name: string, raw: string | undefined, fallback: number): number {
@@ -83,6 +85,8 @@ function parseCli(argv: string[]): Cli {
       connections: { type: "string" },
       duration: { type: "string" },
       warmup: { type: "string" },
+      startup: { type: "boolean", default: false },
+      startups: { type: "string" },
     },
     strict: true,
   });
@@ -97,7 +101,7 @@ function parseCli(argv: string[]): Cli {
       warmupSeconds: warmup,
       seedItems: quick ? 1_000 : 10_000,
       hitPoolItems: quick ? 200 : 1_000,
-      startups: quick ? 1 : 5,
+      startups: Math.round(positive("startups", values.startups, quick ? 1 : values.startup ? 11 : 5)),
       measureImage: !quick,
     },
     scenarios: values.scenario === undefined ? SCENARIOS : values.scenario.map(scenarioNamed),
@@ -106,6 +110,7 @@ function parseCli(argv: string[]): Cli {
     pin: !values["no-pin"],
     build: !values["no-build"],
     envOverrides: Object.fromEntries((values.env ?? []).map(parseAssignment)),
+    startupOnly: values.startup,
   };
 }
 
@@ -118,22 +123,55 @@ const median = (values: readonly number[]) => {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
 
-/** Spawn-to-ready times of fresh API processes next to the running one (the schema already exists). */
+/** The step timings of the API's "listening" log line (app-image/src/server.ts), if it logged one. */
+function startupSteps(logFile: string): Record<string, number> | undefined {
+  for (const line of readFileSync(logFile, "utf8").split("\n")) {
+    if (!line.includes('"startup"')) continue;
+    const parsed = JSON.parse(line) as { startup?: Record<string, number> };
+    if (parsed.startup) return parsed.startup;
+  }
+  return undefined;
+}
+
+/**
+ * Spawn-to-ready times of fresh API processes next to the running one (the schema already exists),
+ * and the median of each step the API reports.
+ */
 async function measureStartups(count: number, env: Record<string, string>, logDir: string, cpuPlan: CpuPlan) {
   const readyMs: number[] = [];
+  const bareReadyMs: number[] = [];
+  const steps = new Map<string, number[]>();
   for (let attempt = 0; attempt < count; attempt++) {
+    const logFile = join(logDir, `startup-${attempt}.log`);
     const server = await startServer({
       script: SERVER_SCRIPT,
       env: { ...env, SHUTDOWN_DRAIN_MS: "0" },
       readyPath: "/readyz",
-      logFile: join(logDir, `startup-${attempt}.log`),
+      logFile,
       cpus: cpuPlan,
     });
     readyMs.push(server.readyMs);
     await server.stop();
+    // The same spawn for the bare server: what node itself costs on this machine right now.
+    const bare = await startServer({
+      script: BARE_SERVER_SCRIPT,
+      env: {},
+      readyPath: "/",
+      logFile: join(logDir, `startup-bare-${attempt}.log`),
+      cpus: cpuPlan,
+    });
+    bareReadyMs.push(bare.readyMs);
+    await bare.stop();
+    for (const [step, ms] of Object.entries(startupSteps(logFile) ?? {})) {
+      steps.set(step, [...(steps.get(step) ?? []), ms]);
+    }
   }
-  return readyMs;
+  const medianStepsMs = Object.fromEntries([...steps].map(([step, values]) => [step, median(values)]));
+  return { readyMs, medianReadyMs: median(readyMs), medianStepsMs, bareMedianReadyMs: median(bareReadyMs) };
 }
+
+const cpuMicrosPerRequest = (figures: LoadFigures) =>
+  figures.requests > 0 ? (figures.server.cpuSeconds * 1e6) / figures.requests : 0;
 
 interface ScenarioRun {
   readonly api: ServerProcess;
@@ -164,6 +202,9 @@ async function runScenario(scenario: Scenario, run: ScenarioRun): Promise<Scenar
       description: scenario.description,
       cacheHitRatio: scenario.readsById ? hitRatio(countersBefore, countersAfter) : null,
       apiToBareRps: null,
+      cpuMicrosPerRequest: cpuMicrosPerRequest(figures),
+      bare: null,
+      cpuToBare: null,
       database,
       sla: judgeSla(figures, scenario.sla),
     };
@@ -177,18 +218,19 @@ async function runBaseline(
   logDir: string,
   cpuPlan: CpuPlan,
   context: ScenarioContext,
+  shapeName: string,
 ) {
   const bare = await startServer({
     script: BARE_SERVER_SCRIPT,
     env: {},
     readyPath: "/",
-    logFile: join(logDir, "bare.log"),
+    logFile: join(logDir, `bare-${shapeName}.log`),
     cpus: cpuPlan,
   });
   try {
-    const shape = scenarioNamed(BASELINE_SCENARIO);
+    const shape = scenarioNamed(shapeName);
     const target: LoadTarget = {
-      label: "bare node:http",
+      label: `bare node:http (${shapeName} shape)`,
       baseUrl: bare.baseUrl,
       pid: bare.pid,
       requestsFor: (connection, connections) => shape.requestsFor(context, connection, connections),
@@ -221,7 +263,8 @@ function methodNotes(cpuPlan: CpuPlan, stackName: string): string[] {
     "PostgreSQL runs with fsync=off and synchronous_commit=off on loopback: writes are cheaper than on Cloud SQL",
     "rps counts 2xx responses; latency percentiles are autocannon's (1 ms resolution), all statuses included",
     "get-miss: ids never read before, Redis FLUSHALL every 250 ms; cache hits is the measured share from /metrics",
-    "mixed is judged by the GET bound (its strictest); the baseline replays the get-hit request shape",
+    "mixed is judged by the GET bound (its strictest); api/bare rps is against the bare server under the get-hit request shape",
+    "CPU µs/req is the server's user + system CPU over the measured window (/proc) per response; x bare divides it by the bare node:http server's under the same request shape (GETs: get-hit's), measured in the same run",
   ];
 }
 
@@ -257,7 +300,11 @@ async function main(): Promise<void> {
     log(
       `API ready in ${api.readyMs.toFixed(0)} ms, idle RSS ${idleRssMiB.toFixed(0)} MiB; timing ${settings.startups} more starts`,
     );
-    const readyMs = await measureStartups(settings.startups, env, logDir, cpuPlan);
+    const startup = await measureStartups(settings.startups, env, logDir, cpuPlan);
+    if (cli.startupOnly) {
+      process.stdout.write(`${formatStartup(startup)}\n`);
+      return;
+    }
 
     log(`seeding ${settings.seedItems} items`);
     const ids = await seedItems(api.baseUrl, settings.seedItems);
@@ -279,10 +326,24 @@ async function main(): Promise<void> {
     await api.stop();
     api = undefined;
 
-    log("baseline: bare node:http server");
-    const baseline: LoadFigures = await runBaseline(settings, logDir, cpuPlan, context);
+    // The bare server under each request shape the scenarios need: a POST costs even node:http more
+    // than a GET, so each scenario's CPU is compared with the bare cost of the same requests.
+    const shapes = [...new Set([BASELINE_SCENARIO, ...cli.scenarios.map((scenario) => scenario.bareShape)])];
+    const bareByShape = new Map<string, LoadFigures>();
+    for (const shape of shapes) {
+      log(`baseline: bare node:http server, ${shape} request shape`);
+      bareByShape.set(shape, await runBaseline(settings, logDir, cpuPlan, context, shape));
+    }
+    const baseline = bareByShape.get(BASELINE_SCENARIO);
+    if (baseline === undefined) throw new Error("the bare baseline did not run");
     for (const scenario of scenarios) {
       scenario.apiToBareRps = baseline.rps > 0 ? scenario.rps / baseline.rps : null;
+      const shape = scenarioNamed(scenario.name).bareShape;
+      const bare = bareByShape.get(shape);
+      if (bare === undefined) continue;
+      const bareMicros = cpuMicrosPerRequest(bare);
+      scenario.bare = { shape, cpuMicrosPerRequest: bareMicros, rps: bare.rps };
+      scenario.cpuToBare = bareMicros > 0 ? (scenario.cpuMicrosPerRequest ?? 0) / bareMicros : null;
     }
 
     let image: { appLayerMiB: number | null; base: string | null } = { appLayerMiB: null, base: null };
@@ -307,7 +368,7 @@ async function main(): Promise<void> {
       },
       scenarios,
       baseline: { ...baseline, description: "bare node:http server, fixed JSON body, get-hit request shape" },
-      startup: { readyMs, medianReadyMs: median(readyMs) },
+      startup,
       footprint: {
         idleRssMiB,
         peakRssUnderLoadMiB,

@@ -29,6 +29,8 @@ export interface Scenario {
   readonly sla: SlaBound;
   /** Reads items by id, so the cache hit ratio says whether the scenario did what its name says. */
   readonly readsById: boolean;
+  /** The scenario whose request shape (methods, bodies) the bare baseline replays for this one. */
+  readonly bareShape: string;
   /**
    * The requests connection `connection` (of `connections`) sends, in a loop. Built once per connection,
    * so the load generator spends no CPU per request on building them.
@@ -90,6 +92,7 @@ export const SCENARIOS: readonly Scenario[] = [
     description: "GET /v1/items/{id}, ids read once beforehand so Redis answers",
     sla: "GET",
     readsById: true,
+    bareShape: "get-hit",
     requestsFor: ({ hitIds }, connection, connections) =>
       sliceFor(hitIds, connection, connections).map(getItem),
   },
@@ -98,6 +101,7 @@ export const SCENARIOS: readonly Scenario[] = [
     description: `GET /v1/items/{id} on ids never read, Redis emptied every ${MISS_FLUSH_INTERVAL_MS} ms`,
     sla: "GET",
     readsById: true,
+    bareShape: "get-hit",
     requestsFor: ({ missIds }, connection, connections) =>
       sliceFor(missIds, connection, connections).map(getItem),
     // An id is cached by its first read and comes back after its connection's whole slice (45 ids at
@@ -114,6 +118,7 @@ export const SCENARIOS: readonly Scenario[] = [
     description: "GET /v1/items?limit=20 (first page, newest first)",
     sla: "GET",
     readsById: false,
+    bareShape: "get-hit",
     requestsFor: () => [{ method: "GET", path: "/v1/items?limit=20" }],
   },
   {
@@ -121,6 +126,7 @@ export const SCENARIOS: readonly Scenario[] = [
     description: "POST /v1/items, ~150-byte body",
     sla: "POST",
     readsById: false,
+    bareShape: "post",
     requestsFor: () => [postItem()],
   },
   {
@@ -128,6 +134,7 @@ export const SCENARIOS: readonly Scenario[] = [
     description: "PUT /v1/items/{id} without If-Match, a different id per request in flight",
     sla: "PUT",
     readsById: false,
+    bareShape: "put",
     requestsFor: ({ ids }, connection, connections) => sliceFor(ids, connection, connections).map(putItem),
   },
   {
@@ -135,6 +142,7 @@ export const SCENARIOS: readonly Scenario[] = [
     description: "80 % GET by id, 10 % POST, 10 % PUT; judged by the GET bound, the strictest",
     sla: "GET",
     readsById: true,
+    bareShape: "mixed",
     // Per ten requests: eight GETs, one POST, one PUT, all on the connection's own ids; GETs go round
     // the slice eight times while PUTs go round it once, so every id is updated once and read again
     // after its update (a cache miss after the invalidation, then hits).

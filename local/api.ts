@@ -3,6 +3,7 @@ import { ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { API_ENVIRONMENT } from "../app-image/src/environment";
 import { ExitResult, exitOf, freePort, stopChild, trackChild, waitFor } from "./processes";
 
 export const REPO_ROOT = resolve(__dirname, "..");
@@ -10,22 +11,7 @@ export const APP_DIR = join(REPO_ROOT, "app-image");
 export const SERVER_SCRIPT = join(APP_DIR, "dist", "server.js");
 
 /** Every variable the API reads; none of them leaks in from the environment of the test run. */
-const API_VARIABLES = [
-  "PORT",
-  "DATABASE_URL",
-  "DATABASE_REPLICA_URL",
-  "DATABASE_POOL_MAX",
-  "REDIS_URL",
-  "REDIS_CA_CERT",
-  "CACHE_TTL_SECONDS",
-  "SHUTDOWN_GRACE_MS",
-  "SHUTDOWN_DRAIN_MS",
-  "LOG_LEVEL",
-  "MAX_IN_FLIGHT",
-  "REDIS_TIMEOUT_MS",
-  "GOOGLE_CLOUD_PROJECT",
-  "NODE_ENV",
-];
+const API_VARIABLES = [...Object.keys(API_ENVIRONMENT), "NODE_ENV"];
 
 export type ApiEnv = Record<string, string | undefined>;
 

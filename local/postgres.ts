@@ -2,7 +2,16 @@
 // API tests and the benchmark. PostgreSQL refuses to run as root, so as root the binaries run as an
 // unprivileged system user that owns the temp dir.
 import { ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import { chownSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync } from "node:fs";
+import {
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "pg";
@@ -15,7 +24,24 @@ export interface PostgresPair {
   pauseReplay(): Promise<void>;
   /** Resumes WAL replay and waits until the replica has replayed everything the primary wrote. */
   resumeReplay(): Promise<void>;
+  /**
+   * Freezes the replica's WAL receiver (SIGSTOP): the replica lags without knowing it, as behind a
+   * slow network; what it received is replayed, so a freshness check against its own receive
+   * position calls it fresh. `resumeReplay` ends it.
+   */
+  pauseStreaming(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** A server certificate and its key, PEM, for PostgreSQL's ssl=on. */
+export interface ServerTls {
+  readonly certificatePem: string;
+  readonly keyPem: string;
+}
+
+export interface PostgresPairOptions {
+  /** Both servers offer TLS with this certificate (they still accept plaintext, as pg_hba allows). */
+  readonly tls?: ServerTls;
 }
 
 interface Owner {
@@ -100,14 +126,33 @@ interface Server {
   readonly url: string;
 }
 
+/**
+ * Writes the certificate and key where PostgreSQL looks by default (server.crt and server.key in the
+ * data directory, which the replica's base backup copies too); the key must be the server user's, 0600.
+ */
+function installServerTls(dataDir: string, { certificatePem, keyPem }: ServerTls, owner: Owner | undefined) {
+  for (const [file, pem] of [
+    ["server.crt", certificatePem],
+    ["server.key", keyPem],
+  ] as const) {
+    const path = join(dataDir, file);
+    writeFileSync(path, pem, { mode: 0o600 });
+    if (owner !== undefined) chownSync(path, owner.uid, owner.gid);
+  }
+}
+
 async function startServer(
   dataDir: string,
   logFile: string,
   owner: Owner | undefined,
   cwd: string,
+  tls: boolean,
 ): Promise<Server> {
   const port = await freePort();
-  const settings = Object.entries(SERVER_SETTINGS).flatMap(([key, value]) => ["-c", `${key}=${value}`]);
+  const settings = Object.entries({ ...SERVER_SETTINGS, ssl: tls ? "on" : "off" }).flatMap(([key, value]) => [
+    "-c",
+    `${key}=${value}`,
+  ]);
   const log = openSync(logFile, "a");
   const child = spawn(postgresBinary("postgres"), ["-D", dataDir, "-p", String(port), ...settings], {
     cwd,
@@ -133,7 +178,7 @@ async function startServer(
   return { child, url };
 }
 
-export async function startPostgresPair(): Promise<PostgresPair> {
+export async function startPostgresPair(options: PostgresPairOptions = {}): Promise<PostgresPair> {
   const owner = unprivilegedOwner();
   const dir = mkdtempSync(join(tmpdir(), "pg-pair-"));
   trackTempDir(dir);
@@ -152,7 +197,9 @@ export async function startPostgresPair(): Promise<PostgresPair> {
       owner,
       dir,
     );
-    const primary = await startServer(primaryDir, join(dir, "primary.log"), owner, dir);
+    if (options.tls !== undefined) installServerTls(primaryDir, options.tls, owner);
+    const tls = options.tls !== undefined;
+    const primary = await startServer(primaryDir, join(dir, "primary.log"), owner, dir, tls);
     servers.push(primary);
     const primaryPort = new URL(primary.url).port;
     await runTool(
@@ -161,7 +208,7 @@ export async function startPostgresPair(): Promise<PostgresPair> {
       owner,
       dir,
     );
-    const replica = await startServer(replicaDir, join(dir, "replica.log"), owner, dir);
+    const replica = await startServer(replicaDir, join(dir, "replica.log"), owner, dir, tls);
     servers.push(replica);
     await waitFor("the replica to stream from the primary", async () => {
       const rows = await queryOnce<{ n: number }>(
@@ -170,13 +217,25 @@ export async function startPostgresPair(): Promise<PostgresPair> {
       );
       return rows[0].n > 0 ? true : undefined;
     });
+    let frozenReceiver: number | undefined;
     return {
       primaryUrl: primary.url,
       replicaUrl: replica.url,
       pauseReplay: async () => {
         await queryOnce(replica.url, "SELECT pg_wal_replay_pause()");
       },
+      pauseStreaming: async () => {
+        const [receiver] = await queryOnce<{ pid: number }>(
+          replica.url,
+          "SELECT pid FROM pg_stat_wal_receiver",
+        );
+        if (receiver === undefined) throw new Error("the replica has no WAL receiver");
+        frozenReceiver = receiver.pid;
+        process.kill(frozenReceiver, "SIGSTOP");
+      },
       resumeReplay: async () => {
+        if (frozenReceiver !== undefined) process.kill(frozenReceiver, "SIGCONT");
+        frozenReceiver = undefined;
         await queryOnce(replica.url, "SELECT pg_wal_replay_resume()");
         const [{ lsn }] = await queryOnce<{ lsn: string }>(
           primary.url,

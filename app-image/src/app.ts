@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import type { Config } from "./config";
-import { answerClientError, registerErrorHandling, sendFrameworkError } from "./errors";
+import { answerClientError, readRestOfBody, registerErrorHandling, sendFrameworkError } from "./errors";
 import { healthPlugin } from "./health";
 import { CachedItemsRepository } from "./items/cached-repository";
 import { PostgresItemsRepository } from "./items/repository";
@@ -20,9 +20,11 @@ export interface AppDeps {
   readonly logger?: Logger;
   /** Server spans per request and their ids in the log lines; off when undefined. */
   readonly tracing?: Tracing;
+  /** Registered before any route, so it sees every one: the OpenAPI generator's hook (openapi.ts). */
+  readonly beforeRoutes?: (app: FastifyInstance) => Promise<void>;
 }
 
-const BODY_LIMIT_BYTES = 1024 * 1024;
+export const BODY_LIMIT_BYTES = 1024 * 1024;
 // Longer than the idle timeout of Google's load balancers (600 s), so the balancer, never this
 // process, closes an idle keep-alive connection; otherwise a request sent on a connection just
 // being closed here fails with a 502.
@@ -51,13 +53,17 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     clientErrorHandler: answerClientError,
   });
 
+  await deps.beforeRoutes?.(app);
   registerErrorHandling(app);
   // Bodies are JSON only; any other Content-Type, text/plain included, is a 415.
   app.removeContentTypeParser("text/plain");
   // JSON is always UTF-8 and RFC 8259 defines no charset parameter: send the bare media type.
-  app.addHook("onSend", async (_request, reply, payload) => {
+  // An early answer waits for the rest of the body, so that the client can read it (errors.ts).
+  // A callback hook: an async one costs a promise on every response.
+  app.addHook("onSend", (request, reply, payload, done) => {
     if (reply.getHeader("content-type") === "application/json; charset=utf-8") reply.type("application/json");
-    return payload;
+    if (request.raw.complete) return done(null, payload);
+    void readRestOfBody(request.raw).then(() => done(null, payload));
   });
   if (deps.tracing) await app.register(deps.tracing.plugin);
   await app.register(requestLogPlugin, {
@@ -66,8 +72,9 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   });
   await app.register(dbPlugin, {
     primaryUrl: config.databaseUrl,
-    replicaUrl: config.databaseReplicaUrl,
+    replicaUrls: config.databaseReplicaUrls,
     poolMax: config.databasePoolMax,
+    caCert: config.databaseCaCert,
   });
   await app.register(metricsPlugin);
   await app.register(cachePlugin, {

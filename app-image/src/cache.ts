@@ -1,12 +1,12 @@
 import type { Counter } from "prom-client";
-import { createClient, defineScript, type CommandParser } from "redis";
+import { createClient, defineScript, RESP_TYPES, type CommandParser } from "redis";
+import { Deadlines } from "./deadlines";
 import { DependencyState } from "./dependency-state";
-import type { Item } from "./items/schema";
+import type { StoredItem } from "./items/repository";
 import type { Logger } from "./logging";
-import { withTimeout } from "./timeout";
 
 export type CacheLookup =
-  | { readonly kind: "hit"; readonly item: Item }
+  | { readonly kind: "hit"; readonly item: StoredItem }
   | { readonly kind: "deleted" }
   | { readonly kind: "miss" }
   /** Redis failed or is skipped for this id: read the database, and do not fill. */
@@ -16,9 +16,9 @@ export type CacheLookup =
 export interface ItemCache {
   lookup(id: string): Promise<CacheLookup>;
   /** Cache-aside fill after a read; never replaces an entry, so it cannot undo a newer write. */
-  fill(item: Item): void;
+  fill(id: string, item: StoredItem): void;
   /** Write-through after an update; keeps an entry that is newer or a deletion. */
-  store(item: Item): Promise<void>;
+  store(id: string, item: StoredItem): Promise<void>;
   /** Tombstone after a delete, so no late fill can bring the item back. */
   markDeleted(id: string): Promise<void>;
 }
@@ -41,9 +41,18 @@ export interface CacheOptions {
 // Versioned key space, so a rolling deploy that changes the value format cannot misread entries.
 const key = (id: string) => `items:v1:${id}`;
 const TOMBSTONE = "deleted";
-// Values are "<version>:<item JSON>", so the script compares versions without decoding JSON.
-const encode = (item: Item) => `${item.version}:${JSON.stringify(item)}`;
-const decode = (value: string): Item => JSON.parse(value.slice(value.indexOf(":") + 1)) as Item;
+const TOMBSTONE_BYTES = Buffer.from(TOMBSTONE);
+// Values are "<version>:<item JSON>", so the script compares versions without decoding JSON, and a
+// hit sends the JSON bytes as they came from Redis.
+const encode = (item: StoredItem) => Buffer.concat([Buffer.from(`${item.version}:`), item.json]);
+const VERSION_SEPARATOR = ":".charCodeAt(0);
+
+function decode(value: Buffer): CacheLookup {
+  if (value.equals(TOMBSTONE_BYTES)) return { kind: "deleted" };
+  const separator = value.indexOf(VERSION_SEPARATOR);
+  const version = Number(value.toString("latin1", 0, separator));
+  return { kind: "hit", item: { version, json: value.subarray(separator + 1) } };
+}
 
 const STORE_IF_NEWER = defineScript({
   NUMBER_OF_KEYS: 1,
@@ -56,7 +65,7 @@ const STORE_IF_NEWER = defineScript({
     end
     redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
     return 1`,
-  parseCommand(parser: CommandParser, itemKey: string, version: number, value: string, ttlSeconds: number) {
+  parseCommand(parser: CommandParser, itemKey: string, version: number, value: Buffer, ttlSeconds: number) {
     parser.pushKey(itemKey);
     parser.push(String(version), value, String(ttlSeconds));
   },
@@ -67,15 +76,18 @@ const STORE_IF_NEWER = defineScript({
 /** After a failed command, skip Redis this long: a slow Redis must not slow every request. */
 const COOLDOWN_AFTER_FAILURE_MS = 1_000;
 const PENDING_REPLAY_INTERVAL_MS = 1_000;
+const DEADLINE_RESOLUTION_MS = 25;
 
 function createCacheClient(options: CacheOptions) {
   return createClient({
     url: options.url,
     // Fail at once while disconnected instead of queueing behind a reconnect.
     disableOfflineQueue: true,
-    // Replies are bounded by `command`; node-redis' own per-command timeout would only bound the
-    // wait to be written, at the price of an AbortSignal per command (~8% of a replica's CPU in
-    // `npm run profile`). The length bound keeps the queue small when the socket stops draining.
+    // Replies are bounded by `command`; node-redis' own per-command timeout (5 s unless 0) would
+    // only bound the wait to be written, at the price of an AbortSignal per command (~4% of a
+    // replica's CPU in `npm run profile`). The length bound keeps the queue small when the socket
+    // stops draining.
+    commandOptions: { timeout: 0 },
     commandsQueueMaxLength: 10_000,
     socket: {
       // Connecting never delays a request (commands fail fast meanwhile), so a TLS handshake may take longer.
@@ -91,6 +103,10 @@ function createCacheClient(options: CacheOptions) {
 
 type CacheClient = ReturnType<typeof createCacheClient>;
 
+/** The same connection, replying with Buffers: a hit is sent without decoding it. */
+const withBufferReplies = (client: CacheClient) =>
+  client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+
 /**
  * Redis as an optional cache. Every failure is swallowed and counted; the state change is logged
  * once. When a write-through or tombstone fails, the id is "pending": this process reads it from
@@ -99,6 +115,8 @@ type CacheClient = ReturnType<typeof createCacheClient>;
  */
 export class RedisItemCache implements ItemCache {
   private readonly client: CacheClient;
+  private readonly bytes: ReturnType<typeof withBufferReplies>;
+  private readonly deadlines = new Deadlines(DEADLINE_RESOLUTION_MS);
   private readonly state: DependencyState;
   /** id -> time after which no entry older than the failed write can still be in Redis. */
   private readonly pending = new Map<string, number>();
@@ -115,6 +133,7 @@ export class RedisItemCache implements ItemCache {
         this.state.recovered();
         void this.replayPending();
       });
+    this.bytes = withBufferReplies(this.client);
     this.replayTimer = setInterval(() => void this.replayPending(), PENDING_REPLAY_INTERVAL_MS).unref();
   }
 
@@ -138,33 +157,33 @@ export class RedisItemCache implements ItemCache {
       return { kind: "unavailable" };
     }
     try {
-      const value = await this.command(this.client.get(key(id)));
+      const value = await this.command(this.bytes.get(key(id)));
       this.state.recovered();
       if (value === null) {
         this.options.metrics.misses.inc();
         return { kind: "miss" };
       }
       this.options.metrics.hits.inc();
-      return value === TOMBSTONE ? { kind: "deleted" } : { kind: "hit", item: decode(value) };
+      return decode(value);
     } catch (error) {
       this.failed(error);
       return { kind: "unavailable" };
     }
   }
 
-  fill(item: Item): void {
-    if (this.isPending(item.id) || !this.usable()) return;
+  fill(id: string, item: StoredItem): void {
+    if (this.isPending(id) || !this.usable()) return;
     this.client
-      .set(key(item.id), encode(item), {
+      .set(key(id), encode(item), {
         condition: "NX",
         expiration: { type: "EX", value: this.options.ttlSeconds },
       })
       .catch((error: unknown) => this.failed(error));
   }
 
-  async store(item: Item): Promise<void> {
-    await this.afterWrite(item.id, () =>
-      this.client.storeIfNewer(key(item.id), item.version, encode(item), this.options.ttlSeconds),
+  async store(id: string, item: StoredItem): Promise<void> {
+    await this.afterWrite(id, () =>
+      this.client.storeIfNewer(key(id), item.version, encode(item), this.options.ttlSeconds),
     );
   }
 
@@ -218,7 +237,7 @@ export class RedisItemCache implements ItemCache {
    * that accepts commands but answers slowly would otherwise hold every request.
    */
   private command<T>(reply: Promise<T>): Promise<T> {
-    return withTimeout(reply, this.options.timeoutMs);
+    return this.deadlines.within(reply, this.options.timeoutMs);
   }
 
   private isPending(id: string): boolean {

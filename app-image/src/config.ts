@@ -1,12 +1,27 @@
+import { X509Certificate } from "node:crypto";
 import { z } from "zod";
+import { urlTlsParameters } from "./database-tls";
+import {
+  API_ENVIRONMENT,
+  type ChoiceVariable,
+  type DecimalVariable,
+  type IntegerVariable,
+  type LogLevel,
+  type TextFormat,
+  type TextVariable,
+} from "./environment";
 
-/** Runtime configuration, read once from the environment (contract: shared/API.md and CONVENTIONS.md). */
+export type { LogLevel } from "./environment";
+
+/** Runtime configuration, read once from the environment (variables: environment.ts). */
 export interface Config {
   readonly port: number;
   /** Unset: server.ts starts an embedded PostgreSQL for local use. */
   readonly databaseUrl: string | undefined;
-  /** Unset: every read goes to the primary. */
-  readonly databaseReplicaUrl: string | undefined;
+  /** DATABASE_REPLICA_URL and DATABASE_REPLICA_URLS together, without repeats; empty: every read goes to the primary. */
+  readonly databaseReplicaUrls: readonly string[];
+  /** Set: TLS to every database server, verified against this CA (database.ts). */
+  readonly databaseCaCert: string | undefined;
   readonly databasePoolMax: number;
   /** Unset: the API runs without a cache. */
   readonly redisUrl: string | undefined;
@@ -30,8 +45,6 @@ export interface TracingConfig {
   readonly otlpEndpoint: string | undefined;
 }
 
-export type LogLevel = "debug" | "info" | "warn" | "error";
-
 /** A malformed variable; the message names it and states the rule. */
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -43,7 +56,7 @@ const optionalText = z
   .optional()
   .transform((value) => (value === "" ? undefined : value));
 
-function integer(min: number, fallback: number, max = Number.MAX_SAFE_INTEGER) {
+function integer({ min, max = Number.MAX_SAFE_INTEGER, default: fallback }: IntegerVariable) {
   const rule =
     max === Number.MAX_SAFE_INTEGER
       ? `must be an integer >= ${min}`
@@ -57,19 +70,33 @@ function integer(min: number, fallback: number, max = Number.MAX_SAFE_INTEGER) {
   });
 }
 
-const DEFAULT_TRACE_SAMPLE_RATIO = 0.1;
+function decimal({ min, max, default: fallback }: DecimalVariable) {
+  return optionalText.transform((raw, ctx) => {
+    if (raw === undefined) return fallback;
+    const value = /^\d*\.?\d+$/.test(raw) ? Number(raw) : Number.NaN;
+    if (value >= min && value <= max) return value;
+    ctx.addIssue({ code: "custom", message: `must be a number from ${min} to ${max}` });
+    return z.NEVER;
+  });
+}
 
-const sampleRatio = optionalText.transform((raw, ctx) => {
-  if (raw === undefined) return DEFAULT_TRACE_SAMPLE_RATIO;
-  const value = /^\d*\.?\d+$/.test(raw) ? Number(raw) : Number.NaN;
-  if (value >= 0 && value <= 1) return value;
-  ctx.addIssue({ code: "custom", message: "must be a number from 0 to 1" });
-  return z.NEVER;
-});
+function choice<T extends string>({ values, default: fallback }: ChoiceVariable<T>) {
+  return optionalText
+    .transform((raw) => raw ?? fallback)
+    .pipe(z.enum(values as readonly [T, ...T[]], { error: `must be one of ${values.join(", ")}` }));
+}
 
-function url(protocols: readonly string[]) {
-  const rule = `must be a ${protocols.map((protocol) => `${protocol}//`).join(" or ")} URL`;
-  return optionalText.refine((raw) => raw === undefined || protocols.includes(urlProtocol(raw)), rule);
+/** The entries of a comma-separated list, blanks around commas ignored. */
+function splitList(raw: string): string[] {
+  return raw.split(",").map((entry) => entry.trim());
+}
+
+/** Every replica URL, DATABASE_REPLICA_URL (contract v1) first, each once. */
+function replicaUrls(vars: Environment): string[] {
+  const listed = vars.DATABASE_REPLICA_URLS === undefined ? [] : splitList(vars.DATABASE_REPLICA_URLS);
+  return [
+    ...new Set([...(vars.DATABASE_REPLICA_URL === undefined ? [] : [vars.DATABASE_REPLICA_URL]), ...listed]),
+  ];
 }
 
 function urlProtocol(raw: string): string {
@@ -80,40 +107,90 @@ function urlProtocol(raw: string): string {
   }
 }
 
+const PEM_CERTIFICATE_BLOCK = "-----BEGIN CERTIFICATE-----";
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/** One or more PEM certificates, each of which parses as X.509. */
+function isPemCertificates(raw: string): boolean {
+  const blocks = raw.match(PEM_CERTIFICATE) ?? [];
+  return (
+    blocks.length > 0 &&
+    blocks.length === raw.split(PEM_CERTIFICATE_BLOCK).length - 1 &&
+    blocks.every((block) => {
+      try {
+        new X509Certificate(block);
+        return true;
+      } catch {
+        return false;
+      }
+    })
+  );
+}
+
+/** The check a set text variable must pass, and the rule its error message states. */
+function formatRule(format: TextFormat): readonly [check: (raw: string) => boolean, rule: string] {
+  switch (format.type) {
+    case "url":
+      return [
+        (raw) => format.protocols.includes(urlProtocol(raw)),
+        `must be a ${format.protocols.map((protocol) => `${protocol}//`).join(" or ")} URL`,
+      ];
+    case "url-list":
+      return [
+        (raw) => splitList(raw).every((entry) => format.protocols.includes(urlProtocol(entry))),
+        `must be comma-separated ${format.protocols.map((protocol) => `${protocol}//`).join(" or ")} URLs`,
+      ];
+    case "pem-certificates":
+      return [
+        isPemCertificates,
+        `must be PEM text of one or more X.509 certificates (${PEM_CERTIFICATE_BLOCK} blocks)`,
+      ];
+    case "project-id":
+      return [(raw) => /^[a-z0-9.:-]+$/.test(raw), "must be a Google Cloud project id"];
+  }
+}
+
+function text({ format }: TextVariable) {
+  const [check, rule] = formatRule(format);
+  return optionalText.refine((raw) => raw === undefined || check(raw), rule);
+}
+
+type Variable = IntegerVariable | DecimalVariable | TextVariable | ChoiceVariable;
+
+function schemaOf(variable: Variable): z.ZodType<unknown, string | undefined> {
+  switch (variable.kind) {
+    case "integer":
+      return integer(variable);
+    case "decimal":
+      return decimal(variable);
+    case "choice":
+      return choice(variable);
+    case "text":
+      return text(variable);
+  }
+}
+
+type ValueOf<V> = V extends IntegerVariable | DecimalVariable
+  ? number
+  : V extends ChoiceVariable<infer T>
+    ? T
+    : string | undefined;
+
+/** The parsed environment: one field per variable of environment.ts, with its type. */
+type Environment = {
+  readonly [Name in keyof typeof API_ENVIRONMENT]: ValueOf<(typeof API_ENVIRONMENT)[Name]>;
+};
+
 const environment = z
-  .object({
-    PORT: integer(0, 8080, 65535),
-    DATABASE_URL: url(["postgres:", "postgresql:"]),
-    DATABASE_REPLICA_URL: url(["postgres:", "postgresql:"]),
-    DATABASE_POOL_MAX: integer(1, 10),
-    REDIS_URL: url(["redis:", "rediss:"]),
-    REDIS_CA_CERT: optionalText.refine(
-      (pem) => pem === undefined || pem.includes("-----BEGIN CERTIFICATE-----"),
-      "must be PEM text with at least one -----BEGIN CERTIFICATE----- block",
+  .object(
+    Object.fromEntries(
+      Object.entries(API_ENVIRONMENT).map(([name, variable]: [string, Variable]) => [
+        name,
+        schemaOf(variable),
+      ]),
     ),
-    REDIS_TIMEOUT_MS: integer(1, 250),
-    CACHE_TTL_SECONDS: integer(1, 60),
-    MAX_IN_FLIGHT: integer(1, 200),
-    SHUTDOWN_DRAIN_MS: integer(0, 3000),
-    SHUTDOWN_GRACE_MS: integer(1, 8000),
-    LOG_LEVEL: optionalText
-      .transform((level) => level ?? "info")
-      .pipe(z.enum(["debug", "info", "warn", "error"], { error: "must be one of debug, info, warn, error" })),
-    GOOGLE_CLOUD_PROJECT: optionalText.refine(
-      (project) => project === undefined || /^[a-z0-9.:-]+$/.test(project),
-      "must be a Google Cloud project id",
-    ),
-    TRACE_EXPORTER: optionalText
-      .transform((exporter) => exporter ?? "none")
-      .pipe(z.enum(["none", "cloudtrace", "otlp"], { error: "must be one of none, cloudtrace, otlp" })),
-    TRACE_SAMPLE_RATIO: sampleRatio,
-    OTEL_EXPORTER_OTLP_ENDPOINT: url(["http:", "https:"]),
-    // The OTLP exporter the API bundles sends JSON over HTTP; any other protocol would be ignored.
-    OTEL_EXPORTER_OTLP_PROTOCOL: optionalText.refine(
-      (protocol) => protocol === undefined || protocol === "http/json",
-      "must be http/json (the API exports OTLP as JSON over HTTP) or unset",
-    ),
-  })
+  )
+  .transform((parsed) => parsed as Environment)
   .superRefine((env, ctx) => {
     if (env.TRACE_EXPORTER === "cloudtrace" && env.GOOGLE_CLOUD_PROJECT === undefined) {
       ctx.addIssue({
@@ -136,6 +213,30 @@ const environment = z
     ) {
       ctx.addIssue({ code: "custom", path: ["REDIS_CA_CERT"], message: "needs a rediss:// REDIS_URL" });
     }
+    if (env.DATABASE_CA_CERT !== undefined && env.DATABASE_URL === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["DATABASE_CA_CERT"],
+        message: "needs a DATABASE_URL (the embedded PostgreSQL has no TLS)",
+      });
+    }
+    const databaseUrls = [
+      ["DATABASE_URL", env.DATABASE_URL],
+      ["DATABASE_REPLICA_URL", env.DATABASE_REPLICA_URL],
+      ...(env.DATABASE_REPLICA_URLS === undefined ? [] : splitList(env.DATABASE_REPLICA_URLS)).map(
+        (url) => ["DATABASE_REPLICA_URLS", url] as const,
+      ),
+    ] as const;
+    for (const [name, url] of databaseUrls) {
+      const overriding = env.DATABASE_CA_CERT !== undefined && url !== undefined ? urlTlsParameters(url) : [];
+      if (overriding.length > 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["DATABASE_CA_CERT"],
+          message: `sets TLS for the database, so ${name} must not carry ${overriding.join(", ")}`,
+        });
+      }
+    }
   });
 
 /** Parses the environment; throws ConfigError naming the first malformed variable. */
@@ -149,7 +250,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   return {
     port: vars.PORT,
     databaseUrl: vars.DATABASE_URL,
-    databaseReplicaUrl: vars.DATABASE_REPLICA_URL,
+    databaseReplicaUrls: replicaUrls(vars),
+    databaseCaCert: vars.DATABASE_CA_CERT,
     databasePoolMax: vars.DATABASE_POOL_MAX,
     redisUrl: vars.REDIS_URL,
     redisCaCert: vars.REDIS_CA_CERT,

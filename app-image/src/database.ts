@@ -1,17 +1,13 @@
-import { DatabaseError, Pool, type PoolClient, type QueryResult, type QueryResultRow } from "pg";
+import { Client, DatabaseError, Pool, type QueryResultRow } from "pg";
+import { databaseTls, explainTlsFailure } from "./database-tls";
 import { DependencyState } from "./dependency-state";
 import { badRequest, serviceUnavailable } from "./errors";
 import { describeEndpoint, type Logger } from "./logging";
 import { withTimeout } from "./timeout";
 
-export interface Queryable {
-  query<Row extends QueryResultRow>(text: string, values?: readonly unknown[]): Promise<QueryResult<Row>>;
-}
-
-export type PoolName = "primary" | "replica";
-
 export interface PoolStats {
-  readonly pool: PoolName;
+  /** "primary", or "replica-<n>" in the order of the configured replica URLs. */
+  readonly pool: string;
   readonly total: number;
   readonly idle: number;
   readonly waiting: number;
@@ -19,9 +15,22 @@ export interface PoolStats {
 
 export interface DatabaseOptions {
   readonly primaryUrl: string;
-  readonly replicaUrl: string | undefined;
+  /** Every read replica; reads are spread across the ones that are fresh and answering. */
+  readonly replicaUrls: readonly string[];
   readonly poolMax: number;
+  /** PEM of the servers' CA: TLS, verified, to every database server (database-tls.ts). */
+  readonly caCert: string | undefined;
   readonly log: Logger;
+}
+
+/** Every write statement returns the WAL position after its commit (migrations.ts, version 2). */
+export interface WriteRow extends QueryResultRow {
+  readonly commit_lsn: string;
+}
+
+/** Every read statement says whether its source was fresh enough to answer (migrations.ts, version 2). */
+export interface ReadRow extends QueryResultRow {
+  readonly fresh: boolean;
 }
 
 const POOL_SETTINGS = {
@@ -29,28 +38,32 @@ const POOL_SETTINGS = {
   // A dead or saturated database must turn into a fast 503, never a hanging request.
   connectionTimeoutMillis: 2_000,
   statement_timeout: 5_000,
-  // Client-side backstop for a network that drops packets instead of refusing connections.
+  // Client-side backstop for a network that drops packets instead of refusing connections: the
+  // query fails and its connection is destroyed, never returned to the pool.
   query_timeout: 6_000,
   idleTimeoutMillis: 30_000,
   keepAlive: true,
 };
 
-/** After a replica failure, reads skip it for this long instead of paying a connect timeout each. */
-const REPLICA_RETRY_DELAY_MS = 5_000;
-const RETRY_AFTER_SECONDS = 5;
-
-/*
- * A replica answers only when it has replayed everything it received (so replay is not paused or
- * behind) and every commit this process acknowledged. The check runs as its own statement before
- * the read on the same connection: a read-committed snapshot taken after it is at least as fresh.
+/**
+ * Longest a replica may stay silent (no query of this process answered) while reads wait on it:
+ * then it counts as hung, the waiting reads go to the primary and the replica leaves the rotation.
+ * With the watch interval this keeps a hung replica's cost per read under 300 ms. A replica that is
+ * merely busy keeps answering some query all the time, so load alone does not trip it.
  */
-const REPLICA_FRESHNESS_SQL = `
-  SELECT NOT pg_is_in_recovery()
-      OR coalesce(pg_last_wal_replay_lsn() >= greatest($1::pg_lsn, pg_last_wal_receive_lsn()), false) AS fresh`;
+const REPLICA_SILENCE_LIMIT_MS = 250;
+const REPLICA_WATCH_INTERVAL_MS = 25;
+/** While a replica is out of rotation, how often a separate connection checks whether it answers. */
+const REPLICA_PROBE_INTERVAL_MS = 500;
+const RETRY_AFTER_SECONDS = 5;
+/**
+ * SQLSTATEs of a statement that names a function or table the replica does not have yet: right after
+ * a migration (a fresh database, a new version) the replica may not have replayed it.
+ */
+const SCHEMA_NOT_REPLAYED = new Set(["42883", "42P01"]);
 
-// The insert position is at or past the end of every commit record written so far, even with
-// synchronous_commit off; a replica that replayed up to it has our writes.
-const COMMIT_LSN_SQL = "SELECT pg_current_wal_insert_lsn()::text AS lsn";
+/** Passed as the freshness floor where any source will do: the primary is always fresh. */
+const NO_FLOOR = "0/0";
 
 // 08 connection, 53 resources, 57 operator intervention (shutdown, statement timeout),
 // 58 system, 40 rollback (deadlock, serialization, recovery conflict on a replica).
@@ -72,81 +85,205 @@ function classify(error: unknown): unknown {
     return error;
   }
   // Anything else a query throws is about the connection: refused, reset, timed out, pool ended.
-  return new DatabaseUnavailable(error instanceof Error ? error.message : String(error), { cause: error });
+  const explained = explainTlsFailure(error);
+  return new DatabaseUnavailable(explained instanceof Error ? explained.message : String(error), {
+    cause: error,
+  });
 }
 
-function guarded(target: Pool | PoolClient): Queryable {
-  return {
-    query: <Row extends QueryResultRow>(text: string, values?: readonly unknown[]) =>
-      target.query<Row>(text, values as unknown[] | undefined).catch((error: unknown) => {
-        throw classify(error);
-      }),
-  };
+/** A WAL position "X/Y" as two numbers, compared without BigInt on every write. */
+function laterLsn(candidate: string, current: string): boolean {
+  const [candidateHigh = "0", candidateLow = "0"] = candidate.split("/");
+  const [currentHigh = "0", currentLow = "0"] = current.split("/");
+  const high = parseInt(candidateHigh, 16) - parseInt(currentHigh, 16);
+  return high > 0 || (high === 0 && parseInt(candidateLow, 16) > parseInt(currentLow, 16));
 }
 
-function lsnValue(lsn: string): bigint {
-  const [high = "0", low = "0"] = lsn.split("/");
-  return (BigInt(`0x${high}`) << 32n) | BigInt(`0x${low}`);
+/** TLS options for every database connection: verified against DATABASE_CA_CERT, or the URL's own. */
+type DatabaseTls = ReturnType<typeof databaseTls> | undefined;
+
+function createPool(connectionString: string, max: number, state: DependencyState, ssl: DatabaseTls) {
+  const pool = new Pool({ ...POOL_SETTINGS, connectionString, max, ssl });
+  // An idle connection that breaks emits here; without a listener it would crash the process.
+  pool.on("error", (error) => state.failed(error, "its idle connection was closed"));
+  return pool;
+}
+
+/** One read replica: its pool, and whether reads may use it. */
+class Replica {
+  readonly pool: Pool;
+  readonly state: DependencyState;
+  /** False from a failure or a silence until the probe sees the replica answer again. */
+  inRotation = true;
+  private probeTimer: NodeJS.Timeout | undefined;
+  /** Reads waiting on this replica, oldest first. */
+  private readonly waiting = new Set<WaitingRead>();
+  private lastAnswerAt = 0;
+  private watchTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly url: string,
+    poolMax: number,
+    private readonly ssl: DatabaseTls,
+    log: Logger,
+  ) {
+    this.state = new DependencyState(`${name} database`, log);
+    this.pool = createPool(url, poolMax, this.state, ssl);
+  }
+
+  /**
+   * The replica's row, or undefined when it failed or went silent while this read waited; then the
+   * read is the primary's. A query still running then finishes in the background and its
+   * connection goes back to the pool only once it answered (the backstop destroys it otherwise).
+   */
+  read<Row extends ReadRow>(text: string, values: readonly unknown[]): Promise<Row | undefined> {
+    return new Promise<Row | undefined>((resolve, reject) => {
+      const read: WaitingRead = { startedAt: Date.now(), abandon: () => resolve(undefined) };
+      this.waiting.add(read);
+      this.watchTimer ??= setInterval(() => this.watch(), REPLICA_WATCH_INTERVAL_MS).unref();
+      queryOnce<Row>(this.pool, text, values).then(
+        (row) => {
+          this.answered(read);
+          this.state.recovered();
+          resolve(row);
+        },
+        (error: unknown) => {
+          const classified = classify(error);
+          if (classified instanceof DatabaseUnavailable) {
+            this.waiting.delete(read);
+            this.takeOutOfRotation(classified);
+            resolve(undefined);
+          } else if (error instanceof DatabaseError && SCHEMA_NOT_REPLAYED.has(error.code ?? "")) {
+            // A replica that has not replayed the latest migration yet: the primary answers.
+            this.answered(read);
+            resolve(undefined);
+          } else {
+            this.answered(read);
+            reject(classified instanceof Error ? classified : new Error(String(classified)));
+          }
+        },
+      );
+    });
+  }
+
+  /** Takes the replica out of rotation; a background probe brings it back once it answers. */
+  takeOutOfRotation(error: unknown): void {
+    this.state.failed(error, "reads skip it until it answers again");
+    if (!this.inRotation) return;
+    this.inRotation = false;
+    this.probeTimer = setInterval(() => void this.probe(), REPLICA_PROBE_INTERVAL_MS).unref();
+  }
+
+  close(): Promise<void> {
+    clearInterval(this.probeTimer);
+    clearInterval(this.watchTimer);
+    return this.pool.end();
+  }
+
+  private answered(read: WaitingRead): void {
+    this.waiting.delete(read);
+    this.lastAnswerAt = Date.now();
+  }
+
+  /** Silent since the later of its last answer and the oldest waiting read's start: hung. */
+  private watch(): void {
+    const oldest = this.waiting.values().next().value;
+    if (oldest === undefined) {
+      clearInterval(this.watchTimer);
+      this.watchTimer = undefined;
+      return;
+    }
+    if (Date.now() - Math.max(this.lastAnswerAt, oldest.startedAt) < REPLICA_SILENCE_LIMIT_MS) return;
+    this.takeOutOfRotation(new Error(`no answer for ${REPLICA_SILENCE_LIMIT_MS} ms`));
+    for (const read of this.waiting) read.abandon();
+    this.waiting.clear();
+  }
+
+  /** A fresh connection outside the pool, so the probe never queues behind or reuses a hung one. */
+  private async probe(): Promise<void> {
+    const client = new Client({
+      ...POOL_SETTINGS,
+      connectionString: this.url,
+      ssl: this.ssl,
+      connectionTimeoutMillis: REPLICA_SILENCE_LIMIT_MS,
+      query_timeout: REPLICA_SILENCE_LIMIT_MS,
+    });
+    client.on("error", () => undefined); // the outcome of the query below decides
+    try {
+      await client.connect();
+      await client.query("SELECT 1");
+      if (this.inRotation) return;
+      this.inRotation = true;
+      clearInterval(this.probeTimer);
+      this.state.recovered();
+    } catch {
+      // still out of rotation; the next probe tries again
+    } finally {
+      void client.end().catch(() => undefined);
+    }
+  }
 }
 
 /**
- * The primary and the optional read replica. Writes go to the primary; `read` goes to the replica
- * only when it is known to hold every write this process acknowledged, else to the primary.
- * Writes of other processes are invisible here: callers that need them use `readPrimary`.
+ * The primary and the read replicas. Writes go to the primary; `read` goes to the next replica in
+ * rotation, which answers only when it holds every write this process acknowledged, else the
+ * primary answers. Writes of other processes are invisible here: callers that need them use
+ * `readPrimary`. Every call is one statement, so one round trip.
  */
 export class Database {
   private readonly primary: Pool;
-  private readonly replica: Pool | undefined;
   private readonly primaryState: DependencyState;
-  private readonly replicaState: DependencyState;
-  private replicaRetryAt = 0;
-  private highestCommitLsn = "0/0";
+  private readonly replicas: readonly Replica[];
+  private nextReplica = 0;
+  private highestCommitLsn = NO_FLOOR;
 
   constructor(options: DatabaseOptions) {
     this.primaryState = new DependencyState("primary database", options.log);
-    this.replicaState = new DependencyState("replica database", options.log);
-    this.primary = this.createPool(options.primaryUrl, options.poolMax, this.primaryState);
-    this.replica = options.replicaUrl
-      ? this.createPool(options.replicaUrl, options.poolMax, this.replicaState)
-      : undefined;
+    const ssl = options.caCert === undefined ? undefined : databaseTls(options.caCert);
+    this.primary = createPool(options.primaryUrl, options.poolMax, this.primaryState, ssl);
+    this.replicas = options.replicaUrls.map(
+      (url, index) => new Replica(`replica-${index + 1}`, url, options.poolMax, ssl, options.log),
+    );
     options.log.info(
       {
         primary: describeEndpoint(options.primaryUrl),
-        replica: options.replicaUrl ? describeEndpoint(options.replicaUrl) : null,
+        replicas: options.replicaUrls.map(describeEndpoint),
       },
-      options.replicaUrl
-        ? "database: writes to the primary, fresh reads from the replica"
+      this.replicas.length > 0
+        ? `database: writes to the primary, fresh reads from ${this.replicas.length} replica(s)`
         : "database: primary only",
     );
   }
 
-  /** Runs `work` on the primary; once it resolves, reads from this process see its commits. */
-  async write<T>(work: (db: Queryable) => Promise<T>): Promise<T> {
-    return this.onPrimary(async (db) => {
-      const result = await work(db);
-      if (this.replica) this.recordCommit((await db.query<{ lsn: string }>(COMMIT_LSN_SQL)).rows[0]?.lsn);
-      return result;
-    });
+  /** Runs a write statement on the primary; once it resolves, reads from this process see its commit. */
+  async write<Row extends WriteRow>(text: string, values: readonly unknown[]): Promise<Row> {
+    const row = await this.onPrimary<Row>(text, values);
+    if (laterLsn(row.commit_lsn, this.highestCommitLsn)) this.highestCommitLsn = row.commit_lsn;
+    return row;
   }
 
   /**
-   * Runs `work` on a fresh replica when there is one, else on the primary. A replica result for
-   * which `askPrimary` is true (say, a row not there yet) is read again on the primary.
+   * Runs a read statement whose last parameter is the freshness floor (appended here) on a replica
+   * in rotation, else on the primary. A replica row that is not fresh, or for which `askPrimary`
+   * is true (say, a row not there yet), is read again on the primary.
    */
-  async read<T>(
-    work: (db: Queryable) => Promise<T>,
-    askPrimary: (result: T) => boolean = () => false,
-  ): Promise<T> {
-    if (this.replica && Date.now() >= this.replicaRetryAt) {
-      const fromReplica = await this.readFreshReplica(this.replica, work);
-      if (fromReplica && !askPrimary(fromReplica.result)) return fromReplica.result;
+  async read<Row extends ReadRow>(
+    text: string,
+    values: readonly unknown[],
+    askPrimary: (row: Row) => boolean = () => false,
+  ): Promise<Row> {
+    const replica = this.replicaInRotation();
+    if (replica) {
+      const row = await replica.read<Row>(text, [...values, this.highestCommitLsn]);
+      if (row?.fresh && !askPrimary(row)) return row;
     }
-    return this.onPrimary(work);
+    return this.readPrimary<Row>(text, values);
   }
 
-  /** Runs `work` on the primary: the one source that has every acknowledged write of every process. */
-  readPrimary<T>(work: (db: Queryable) => Promise<T>): Promise<T> {
-    return this.onPrimary(work);
+  /** Runs a read statement on the primary: the one source that has every acknowledged write of every process. */
+  readPrimary<Row extends ReadRow>(text: string, values: readonly unknown[]): Promise<Row> {
+    return this.onPrimary<Row>(text, [...values, NO_FLOOR]);
   }
 
   /** The primary answers `SELECT 1` within `timeoutMs`. */
@@ -163,15 +300,15 @@ export class Database {
   }
 
   poolStats(): PoolStats[] {
-    const pools: [PoolName, Pool | undefined][] = [
-      ["primary", this.primary],
-      ["replica", this.replica],
-    ];
-    return pools.flatMap(([pool, target]) =>
-      target
-        ? [{ pool, total: target.totalCount, idle: target.idleCount, waiting: target.waitingCount }]
-        : [],
-    );
+    return [
+      { name: "primary", pool: this.primary },
+      ...this.replicas.map(({ name, pool }) => ({ name, pool })),
+    ].map(({ name, pool }) => ({
+      pool: name,
+      total: pool.totalCount,
+      idle: pool.idleCount,
+      waiting: pool.waitingCount,
+    }));
   }
 
   /** The primary pool itself, for work that needs one session (migrations under an advisory lock). */
@@ -180,52 +317,61 @@ export class Database {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.primary.end(), this.replica?.end()]);
+    await Promise.all([this.primary.end(), ...this.replicas.map((replica) => replica.close())]);
   }
 
-  private createPool(connectionString: string, max: number, state: DependencyState): Pool {
-    const pool = new Pool({ ...POOL_SETTINGS, connectionString, max });
-    // An idle connection that breaks emits here; without a listener it would crash the process.
-    pool.on("error", (error) => state.failed(error, "its idle connection was closed"));
-    return pool;
+  private replicaInRotation(): Replica | undefined {
+    for (let tried = 0; tried < this.replicas.length; tried++) {
+      const replica = this.replicas[this.nextReplica++ % this.replicas.length];
+      if (replica?.inRotation) return replica;
+    }
+    return undefined;
   }
 
-  private async onPrimary<T>(work: (db: Queryable) => Promise<T>): Promise<T> {
+  private async onPrimary<Row extends QueryResultRow>(
+    text: string,
+    values: readonly unknown[],
+  ): Promise<Row> {
     try {
-      const result = await work(guarded(this.primary));
+      const { rows } = await this.primary.query<Row>(text, values as unknown[]);
       this.primaryState.recovered();
-      return result;
+      return PostgresRow.single(rows);
     } catch (error) {
-      if (!(error instanceof DatabaseUnavailable)) throw error;
-      this.primaryState.failed(error, "requests answer 503");
-      throw serviceUnavailable("The database is unavailable", RETRY_AFTER_SECONDS, error);
+      const classified = classify(error);
+      if (!(classified instanceof DatabaseUnavailable)) throw classified;
+      this.primaryState.failed(classified, "requests answer 503");
+      throw serviceUnavailable("The database is unavailable", RETRY_AFTER_SECONDS, classified);
     }
-  }
-
-  private async readFreshReplica<T>(
-    replica: Pool,
-    work: (db: Queryable) => Promise<T>,
-  ): Promise<{ result: T } | undefined> {
-    let client: PoolClient | undefined;
-    try {
-      client = await replica.connect();
-      const db = guarded(client);
-      const { rows } = await db.query<{ fresh: boolean }>(REPLICA_FRESHNESS_SQL, [this.highestCommitLsn]);
-      const fromReplica = rows[0]?.fresh ? { result: await work(db) } : undefined;
-      client.release();
-      this.replicaState.recovered();
-      return fromReplica;
-    } catch (error) {
-      const unavailable = error instanceof DatabaseUnavailable || !client;
-      client?.release(unavailable);
-      if (!unavailable) throw error;
-      this.replicaRetryAt = Date.now() + REPLICA_RETRY_DELAY_MS;
-      this.replicaState.failed(error, "reads go to the primary");
-      return undefined;
-    }
-  }
-
-  private recordCommit(lsn: string | undefined): void {
-    if (lsn && lsnValue(lsn) > lsnValue(this.highestCommitLsn)) this.highestCommitLsn = lsn;
   }
 }
+
+interface WaitingRead {
+  readonly startedAt: number;
+  abandon(): void;
+}
+
+/** One statement on a pooled connection; a connection whose query failed is destroyed, not reused. */
+async function queryOnce<Row extends QueryResultRow>(
+  pool: Pool,
+  text: string,
+  values: readonly unknown[],
+): Promise<Row> {
+  const client = await pool.connect();
+  try {
+    const { rows } = await client.query<Row>(text, values as unknown[]);
+    client.release();
+    return PostgresRow.single(rows);
+  } catch (error) {
+    client.release(true);
+    throw error;
+  }
+}
+
+const PostgresRow = {
+  /** Every statement here returns exactly one row (a CALL, or a function that returns one). */
+  single<Row>(rows: readonly Row[]): Row {
+    const [row] = rows;
+    if (row === undefined) throw new Error("the statement returned no row");
+    return row;
+  },
+};

@@ -1,4 +1,4 @@
-import { STATUS_CODES } from "node:http";
+import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
@@ -40,6 +40,25 @@ function sendProblem(reply: FastifyReply, problem: HttpProblem): FastifyReply {
 }
 
 const LINGER_MS = 2_000;
+
+/**
+ * Reads and drops what is left of a request body, for at most LINGER_MS. An answer sent before the
+ * body arrived (413, 415, 404, 405, 400 on the URL) is followed by closing the connection, at least
+ * when the client asked for that; closing with unread bytes makes the kernel reset the connection,
+ * and the client, still sending, gets EPIPE or ECONNRESET instead of the answer.
+ */
+export function readRestOfBody(request: IncomingMessage): Promise<void> {
+  if (request.complete || request.readableEnded || request.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(done, LINGER_MS);
+    request.once("end", done).once("close", done).once("error", done);
+    request.resume();
+  });
+}
 
 // Node's parser errors that have a status of their own; every other parse error is a 400.
 const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {

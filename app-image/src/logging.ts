@@ -16,15 +16,16 @@ const SEVERITY: Readonly<Record<string, string>> = {
   fatal: "CRITICAL",
 };
 
-/** JSON lines on stdout in the field names Google Cloud Logging understands. */
-export function createLogger(level: LogLevel): pino.Logger {
-  return pino({
+/** JSON lines (on stdout unless `destination` says otherwise) in the field names Google Cloud Logging understands. */
+export function createLogger(level: LogLevel, destination?: pino.DestinationStream): pino.Logger {
+  const options: pino.LoggerOptions = {
     level,
     base: undefined,
     messageKey: "message",
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ severity: SEVERITY[label] ?? "DEFAULT" }) },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** `host:port` of a connection URL: never its user, password or query. */

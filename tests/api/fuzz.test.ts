@@ -1,5 +1,6 @@
 // Property-based abuse of a running API: random and hostile methods, paths, queries, headers and
-// bodies. API.md: "No input may produce a 5xx other than 503, nor crash or hang the process."
+// bodies. The contract (app-image/openapi.json): no input yields a 5xx other than 503, nor crashes
+// or hangs the process.
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ApiProcess, startApi } from "../../local/api";

@@ -1,6 +1,7 @@
-// The guarantees of shared/API.md, each provoked for real: a lagging replica (replay paused), Redis
-// stopped and frozen, racing readers, SIGTERM with requests held by a row lock, concurrent first
-// starts on an empty database, and the log lines Cloud Logging reads.
+// The API's guarantees (read-your-writes, Redis optional, no stale cache, graceful shutdown, safe
+// migrations, request logs), each provoked for real: a lagging replica (replay paused), Redis stopped
+// and frozen, racing readers, SIGTERM with requests held by a row lock, concurrent first starts on an
+// empty database, and the log lines Cloud Logging reads.
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { ApiProcess, runApiUntilExit, startApi } from "../../local/api";
@@ -108,7 +109,11 @@ describe("G2: read-your-writes while the replica lags (replay paused)", function
    * Writes through `writer`, reads through `reader`: a new item, updates of and a delete of items the
    * replica already had, all while the replica is frozen before any of these writes.
    */
-  async function checkReadYourWrites(writer: ItemsClient, reader: ItemsClient): Promise<void> {
+  async function checkReadYourWrites(
+    writer: ItemsClient,
+    reader: ItemsClient,
+    lag: "replay paused" | "streaming frozen" = "replay paused",
+  ): Promise<void> {
     const { postgres } = await environment();
     const existing = await writer.create(uniqueName("g2-existing"), { v: 1 });
     const doomed = await writer.create(uniqueName("g2-doomed"));
@@ -119,7 +124,7 @@ describe("G2: read-your-writes while the replica lags (replay paused)", function
     await reader.fetchItem(existing.id); // warms any cache with version 1
     await reader.fetchItem(doomed.id);
 
-    await postgres.pauseReplay();
+    await (lag === "replay paused" ? postgres.pauseReplay() : postgres.pauseStreaming());
     try {
       const created = await writer.create(uniqueName("g2-new"), { fresh: true });
       assert.equal(
@@ -169,6 +174,59 @@ describe("G2: read-your-writes while the replica lags (replay paused)", function
     ]);
     await checkReadYourWrites(new ItemsClient(writer.baseUrl), new ItemsClient(writer.baseUrl));
     await checkReadYourWrites(new ItemsClient(writer.baseUrl), new ItemsClient(reader.baseUrl));
+  });
+
+  it("with Redis down, through another process: reads by id go to the primary", async () => {
+    // With Redis unavailable nothing tells a reader that another process just wrote, so the
+    // reader's own freshness check (its commits only) would call the lagging replica fresh.
+    const redis = await startRedis({ password: "g2-redis-secret" });
+    try {
+      const cachedEnv = { ...uncachedEnv, REDIS_URL: redis.url, REDIS_TIMEOUT_MS: "100" };
+      const [writer, reader] = await Promise.all([
+        apis.start(cachedEnv, { waitReady: true }),
+        apis.start(cachedEnv, { waitReady: true }),
+      ]);
+      await redis.stop();
+      // Streaming frozen, not replay paused: the reader's replica then looks fresh to it.
+      const [writing, reading] = [new ItemsClient(writer.baseUrl), new ItemsClient(reader.baseUrl)];
+      await checkReadYourWrites(writing, reading, "streaming frozen");
+    } finally {
+      await redis.stop();
+    }
+  });
+
+  it("lists the process's own writes while the replica lags (the replica freshness check)", async () => {
+    // Lists read from the replica only when it has replayed every commit this process acknowledged.
+    const { postgres } = await environment();
+    const client = new ItemsClient((await apis.start(uncachedEnv, { waitReady: true })).baseUrl);
+    const existing = await client.create(uniqueName("g2-list"));
+    const table = await itemsTable(postgres.primaryUrl, existing.id);
+    await waitFor("the replica to have the seeded item", async () =>
+      (await replicaHasRow(postgres.replicaUrl, table, existing.id)) ? true : undefined,
+    );
+    await postgres.pauseReplay();
+    try {
+      const created = await client.create(uniqueName("g2-list-new"));
+      const renamed = await client.update(existing.id, { name: uniqueName("g2-list-renamed") });
+      assert.equal(
+        await replicaHasRow(postgres.replicaUrl, table, created.id),
+        false,
+        "precondition: replica lags",
+      );
+      const { items } = await client.page("?limit=100");
+      assert.deepEqual(
+        items.find(({ id }) => id === created.id),
+        created,
+        "the new item is listed",
+      );
+      assert.deepEqual(
+        items.find(({ id }) => id === existing.id),
+        renamed,
+        "the update is listed",
+      );
+    } finally {
+      await postgres.resumeReplay();
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-// The item resource of API.md as the tests see it: a typed client and shape checks.
+// The item resource (app-image/openapi.json) as the tests see it: a typed client and shape checks.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { HttpResponse, RequestOptions, parseJson, send } from "../../local/http";

@@ -1,6 +1,6 @@
 import type { ItemCache } from "../cache";
-import type { ItemsRepository, Page, UpdateResult } from "./repository";
-import type { Item, ItemInput, PageRequest } from "./schema";
+import type { CreatedItem, ItemsRepository, Page, StoredItem, UpdateResult } from "./repository";
+import type { ItemInput, PageRequest } from "./schema";
 
 /**
  * Cache-aside reads by id in front of another repository. The cache is written only after the
@@ -13,11 +13,11 @@ export class CachedItemsRepository implements ItemsRepository {
     private readonly cache: ItemCache,
   ) {}
 
-  create(input: ItemInput): Promise<Item> {
+  create(input: ItemInput): Promise<CreatedItem> {
     return this.inner.create(input);
   }
 
-  async get(id: string): Promise<Item | undefined> {
+  async get(id: string): Promise<StoredItem | undefined> {
     const cached = await this.cache.lookup(id);
     if (cached.kind === "hit") return cached.item;
     // Ids are never reused, so a tombstone is a definitive answer.
@@ -25,13 +25,13 @@ export class CachedItemsRepository implements ItemsRepository {
     // A real miss means no update or delete of this id is recent enough for a lagging replica to
     // miss it; with Redis unavailable nothing says so, and only the primary is safe.
     const item = await this.inner.get(id, cached.kind === "miss" ? "fresh-replica" : "primary");
-    if (item && cached.kind === "miss") this.cache.fill(item);
+    if (item && cached.kind === "miss") this.cache.fill(id, item);
     return item;
   }
 
   async update(id: string, input: ItemInput, expectedVersion: number | undefined): Promise<UpdateResult> {
     const result = await this.inner.update(id, input, expectedVersion);
-    if (result.outcome === "updated") await this.cache.store(result.item);
+    if (result.outcome === "updated") await this.cache.store(id, result.item);
     return result;
   }
 

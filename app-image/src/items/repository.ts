@@ -1,14 +1,28 @@
-import type { Database, Queryable } from "../database";
-import type { Item, ItemInput, PageRequest } from "./schema";
+import type { Database } from "../database";
+import type { Cursor, ItemInput, PageRequest } from "./schema";
+
+/**
+ * An item as the API sends it: the JSON PostgreSQL built (migrations.ts, `item_json`), and the
+ * version the ETag and the cache need. Neither side parses the JSON.
+ */
+export interface StoredItem {
+  readonly version: number;
+  /** The item as UTF-8 JSON bytes, sent as they are. */
+  readonly json: Buffer;
+}
+
+export type CreatedItem = StoredItem & { readonly id: string };
 
 export type UpdateResult =
-  | { readonly outcome: "updated"; readonly item: Item }
+  | { readonly outcome: "updated"; readonly item: StoredItem }
   | { readonly outcome: "not-found" }
   | { readonly outcome: "version-mismatch"; readonly currentVersion: number };
 
 export interface Page {
-  readonly items: readonly Item[];
-  readonly hasMore: boolean;
+  /** The page's items as a JSON array, in list order. */
+  readonly itemsJson: string;
+  /** Position after the page's last item, when another page follows. */
+  readonly next: Cursor | undefined;
 }
 
 /**
@@ -21,8 +35,8 @@ export type ReadSource = "primary" | "fresh-replica";
 
 /** Storage of items; every method resolves only after the primary committed its write. */
 export interface ItemsRepository {
-  create(input: ItemInput): Promise<Item>;
-  get(id: string, source?: ReadSource): Promise<Item | undefined>;
+  create(input: ItemInput): Promise<CreatedItem>;
+  get(id: string, source?: ReadSource): Promise<StoredItem | undefined>;
   /** `expectedVersion` undefined: update whatever the current version is. */
   update(id: string, input: ItemInput, expectedVersion: number | undefined): Promise<UpdateResult>;
   /** False when there was no such item. */
@@ -31,100 +45,93 @@ export interface ItemsRepository {
   list(page: PageRequest): Promise<Page>;
 }
 
-interface ItemRow {
-  id: string;
-  name: string;
-  data: Record<string, unknown>;
-  version: number;
-  created_at: Date;
-  updated_at: Date;
+// The statements are the procedures and functions of migrations.ts (version 2): one round trip each.
+const CREATE = "CALL item_create($1, $2::jsonb)";
+const UPDATE = "CALL item_update($1::uuid, $2, $3::jsonb, $4::bigint)";
+const DELETE = "CALL item_delete($1::uuid)";
+const READ = "SELECT fresh, item_version, item_body FROM item_read($1::uuid, $2::pg_lsn)";
+const PAGE =
+  "SELECT fresh, items_body, has_more, last_created_at, last_id FROM items_page($1, $2::timestamptz, $3::uuid, $4::pg_lsn)";
+
+interface CreatedRow {
+  commit_lsn: string;
+  item_id: string;
+  item_version: number;
+  item_body: string;
 }
 
-const COLUMNS = "id, name, data, version, created_at, updated_at";
-// Timestamps are cut to milliseconds on write so a cursor (ISO, ms) compares exactly.
-const NOW_MS = "date_trunc('milliseconds', clock_timestamp())";
-
-function toItem(row: ItemRow): Item {
-  return {
-    id: row.id,
-    name: row.name,
-    data: row.data,
-    version: row.version,
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
-  };
+interface UpdatedRow {
+  commit_lsn: string;
+  item_version: number | null;
+  item_body: string | null;
+  current_version: number | null;
 }
+
+interface ReadRow {
+  fresh: boolean;
+  item_version: number | null;
+  item_body: string | null;
+}
+
+interface PageRow {
+  fresh: boolean;
+  items_body: string;
+  has_more: boolean;
+  last_created_at: string | null;
+  last_id: string | null;
+}
+
+const stored = (version: number, body: string): StoredItem => ({ version, json: Buffer.from(body) });
 
 export class PostgresItemsRepository implements ItemsRepository {
   constructor(private readonly database: Database) {}
 
-  async create(input: ItemInput): Promise<Item> {
-    return this.database.write(async (db) => {
-      const { rows } = await db.query<ItemRow>(
-        `INSERT INTO items (name, data, created_at, updated_at) VALUES ($1, $2::jsonb, ${NOW_MS}, ${NOW_MS})
-         RETURNING ${COLUMNS}`,
-        [input.name, JSON.stringify(input.data)],
-      );
-      return toItem(PostgresItemsRepository.single(rows));
-    });
+  async create(input: ItemInput): Promise<CreatedItem> {
+    const row = await this.database.write<CreatedRow>(CREATE, [input.name, JSON.stringify(input.data)]);
+    return { id: row.item_id, ...stored(row.item_version, row.item_body) };
   }
 
-  async get(id: string, source: ReadSource = "primary"): Promise<Item | undefined> {
-    const selectById = async (db: Queryable) =>
-      (await db.query<ItemRow>(`SELECT ${COLUMNS} FROM items WHERE id = $1`, [id])).rows[0];
+  async get(id: string, source: ReadSource = "primary"): Promise<StoredItem | undefined> {
     const row =
       source === "primary"
-        ? await this.database.readPrimary(selectById)
+        ? await this.database.readPrimary<ReadRow>(READ, [id])
         : // The replica may not have received the insert yet; only the primary can say 404.
-          await this.database.read(selectById, (found) => found === undefined);
-    return row && toItem(row);
+          await this.database.read<ReadRow>(READ, [id], (found) => found.item_body === null);
+    return row.item_body === null || row.item_version === null
+      ? undefined
+      : stored(row.item_version, row.item_body);
   }
 
   async update(id: string, input: ItemInput, expectedVersion: number | undefined): Promise<UpdateResult> {
-    return this.database.write(async (db) => {
-      const { rows } = await db.query<ItemRow>(
-        `UPDATE items SET name = $2, data = $3::jsonb, version = version + 1, updated_at = ${NOW_MS}
-         WHERE id = $1 AND ($4::bigint IS NULL OR version = $4::bigint)
-         RETURNING ${COLUMNS}`,
-        [id, input.name, JSON.stringify(input.data), expectedVersion ?? null],
-      );
-      const [updated] = rows;
-      if (updated) return { outcome: "updated", item: toItem(updated) };
-      const current = await db.query<{ version: number }>("SELECT version FROM items WHERE id = $1", [id]);
-      const [existing] = current.rows;
-      return existing
-        ? { outcome: "version-mismatch", currentVersion: existing.version }
-        : { outcome: "not-found" };
-    });
+    const row = await this.database.write<UpdatedRow>(UPDATE, [
+      id,
+      input.name,
+      JSON.stringify(input.data),
+      expectedVersion ?? null,
+    ]);
+    if (row.item_version !== null && row.item_body !== null)
+      return { outcome: "updated", item: stored(row.item_version, row.item_body) };
+    return row.current_version === null
+      ? { outcome: "not-found" }
+      : { outcome: "version-mismatch", currentVersion: row.current_version };
   }
 
   async delete(id: string): Promise<boolean> {
-    return this.database.write(async (db) => {
-      const { rowCount } = await db.query("DELETE FROM items WHERE id = $1", [id]);
-      return rowCount === 1;
-    });
+    const row = await this.database.write<{ commit_lsn: string; deleted: boolean }>(DELETE, [id]);
+    return row.deleted;
   }
 
   async list(page: PageRequest): Promise<Page> {
-    // One extra row tells whether another page follows, so the last page has no cursor.
-    const rows = await this.database.read(async (db) => {
-      const query = page.after
-        ? db.query<ItemRow>(
-            `SELECT ${COLUMNS} FROM items WHERE (created_at, id) < ($2::timestamptz, $3::uuid)
-             ORDER BY created_at DESC, id DESC LIMIT $1`,
-            [page.limit + 1, page.after.createdAt, page.after.id],
-          )
-        : db.query<ItemRow>(`SELECT ${COLUMNS} FROM items ORDER BY created_at DESC, id DESC LIMIT $1`, [
-            page.limit + 1,
-          ]);
-      return (await query).rows;
-    });
-    return { items: rows.slice(0, page.limit).map(toItem), hasMore: rows.length > page.limit };
-  }
-
-  private static single(rows: readonly ItemRow[]): ItemRow {
-    const [row] = rows;
-    if (!row) throw new Error("INSERT ... RETURNING returned no row");
-    return row;
+    // The function reads one extra row to tell whether another page follows.
+    const row = await this.database.read<PageRow>(PAGE, [
+      page.limit,
+      page.after?.createdAt ?? null,
+      page.after?.id ?? null,
+    ]);
+    const next =
+      row.has_more && row.last_created_at !== null && row.last_id !== null
+        ? { createdAt: row.last_created_at, id: row.last_id }
+        : undefined;
+    return { itemsJson: row.items_body, next };
   }
 }

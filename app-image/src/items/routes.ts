@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import { notFound, preconditionFailed } from "../errors";
-import type { ItemsRepository } from "./repository";
+import type { ItemsRepository, StoredItem } from "./repository";
 import {
   encodeCursor,
   entityTag,
@@ -8,7 +8,6 @@ import {
   parseItemId,
   parseItemInput,
   parsePageRequest,
-  type Item,
 } from "./schema";
 
 export interface ItemRoutesOptions {
@@ -17,8 +16,12 @@ export interface ItemRoutesOptions {
 
 type IdParams = { Params: { id: string } };
 
-function sendItem(reply: FastifyReply, item: Item, status = 200): FastifyReply {
-  return reply.code(status).header("etag", entityTag(item)).send(item);
+// Bodies are JSON built by PostgreSQL (or cached as such); as a Buffer with its own media type
+// Fastify sends them as they are, without serialising or adding a charset.
+const JSON_MEDIA_TYPE = "application/json";
+
+function sendItem(reply: FastifyReply, item: StoredItem, status = 200): FastifyReply {
+  return reply.code(status).header("etag", entityTag(item)).type(JSON_MEDIA_TYPE).send(item.json);
 }
 
 const noSuchItem = (id: string) => notFound(`No item with id ${id}`);
@@ -30,10 +33,12 @@ export const itemRoutes: FastifyPluginAsync<ItemRoutesOptions> = async (app, { r
     return sendItem(reply.header("location", `/v1/items/${item.id}`), item, 201);
   });
 
-  app.get("/v1/items", async (request) => {
+  app.get("/v1/items", async (request, reply) => {
     const page = await repository.list(parsePageRequest(request.query));
-    const last = page.items.at(-1);
-    return { items: page.items, nextCursor: page.hasMore && last ? encodeCursor(last) : null };
+    const nextCursor = page.next ? `"${encodeCursor(page.next)}"` : "null";
+    return reply
+      .type(JSON_MEDIA_TYPE)
+      .send(Buffer.from(`{"items":${page.itemsJson},"nextCursor":${nextCursor}}`));
   });
 
   app.get<IdParams>("/v1/items/:id", async (request, reply) => {

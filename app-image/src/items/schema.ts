@@ -26,10 +26,12 @@ export interface PageRequest {
   readonly after: Cursor | undefined;
 }
 
-const NAME_MAX_CHARACTERS = 200;
-const DATA_MAX_BYTES = 64 * 1024;
+export const NAME_MAX_CHARACTERS = 200;
+export const DATA_MAX_BYTES = 64 * 1024;
 // PostgreSQL's jsonb parser and JSON.stringify both recurse; a cap keeps deep input a 400.
-const DATA_MAX_DEPTH = 100;
+export const DATA_MAX_DEPTH = 100;
+export const PAGE_LIMIT = { min: 1, max: 100, default: 20 } as const;
+const PAGE_LIMIT_RULE = `limit must be an integer from ${PAGE_LIMIT.min} to ${PAGE_LIMIT.max}`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // PostgreSQL text and jsonb reject NUL, and jsonb rejects unpaired UTF-16 surrogates.
 const isStorableText = (text: string) => !text.includes("\u0000") && !/\p{Cs}/u.test(text);
@@ -83,11 +85,11 @@ const itemInput = z.strictObject(
 
 const pageQuery = z.object({
   limit: z
-    .string({ error: "limit must be an integer from 1 to 100" })
-    .regex(/^\d{1,3}$/, "limit must be an integer from 1 to 100")
+    .string({ error: PAGE_LIMIT_RULE })
+    .regex(/^\d{1,3}$/, PAGE_LIMIT_RULE)
     .transform(Number)
-    .refine((limit) => limit >= 1 && limit <= 100, "limit must be an integer from 1 to 100")
-    .default(20),
+    .refine((limit) => limit >= PAGE_LIMIT.min && limit <= PAGE_LIMIT.max, PAGE_LIMIT_RULE)
+    .default(PAGE_LIMIT.default),
   cursor: z.string({ error: "cursor must be a single value" }).optional(),
 });
 

@@ -9,11 +9,12 @@ declare module "fastify" {
 
 export interface DbPluginOptions {
   readonly primaryUrl: string;
-  readonly replicaUrl: string | undefined;
+  readonly replicaUrls: readonly string[];
   readonly poolMax: number;
+  readonly caCert: string | undefined;
 }
 
-/** The PostgreSQL pools (primary and optional replica), closed when the app closes. */
+/** The PostgreSQL pools (primary and one per read replica), closed when the app closes. */
 export const dbPlugin = fp<DbPluginOptions>(
   async (app, options) => {
     const database = new Database({ ...options, log: app.log });
