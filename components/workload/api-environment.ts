@@ -6,12 +6,6 @@ import type { StackConfig } from "../../config";
 
 export type Platform = StackConfig["platform"];
 
-/**
- * The API's variables, plus the two this release adds on the API side (DATABASE_REPLICA_URLS,
- * DATABASE_CA_CERT) until app-image/src/environment.ts declares them; then this is ApiVariable.
- */
-type Variable = ApiVariable | "DATABASE_REPLICA_URLS" | "DATABASE_CA_CERT";
-
 /** App settings from the stack's `app` key (config.ts owns their defaults, taken from the API's). */
 export type AppSettings = StackConfig["app"];
 
@@ -30,7 +24,7 @@ export const SECRET_ENV_NAMES = {
   databaseCaCert: "DATABASE_CA_CERT",
   redisUrl: "REDIS_URL",
   redisCaCert: "REDIS_CA_CERT",
-} as const satisfies { readonly [K in keyof AppSecrets<unknown>]: Variable };
+} as const satisfies { readonly [K in keyof AppSecrets<unknown>]: ApiVariable };
 
 /** The port the API listens on, on both platforms. */
 export const CONTAINER_PORT = 8080;
@@ -43,12 +37,12 @@ const HEAP_SHARE_OF_MEMORY_LIMIT = 0.75;
 
 export interface EnvVar {
   /** NODE_OPTIONS is Node's own, not the API's. */
-  readonly name: Variable | "NODE_OPTIONS";
+  readonly name: ApiVariable | "NODE_OPTIONS";
   readonly value: string;
 }
 
 export interface SecretEnvVar<S> {
-  readonly name: Variable;
+  readonly name: ApiVariable;
   readonly secret: S;
 }
 
