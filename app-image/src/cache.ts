@@ -1,5 +1,5 @@
 import type { Counter } from "prom-client";
-import { createClient, defineScript, RESP_TYPES, type CommandParser } from "redis";
+import { createClient, defineScript, RESP_TYPES, type CommandParser } from "@redis/client";
 import { Deadlines } from "./deadlines";
 import { DependencyState } from "./dependency-state";
 import type { StoredItem } from "./items/repository";

@@ -1,3 +1,6 @@
+// First, so the modules below load through the compile cache.
+import "./compile-cache";
+import { flushCompileCache } from "node:module";
 import { performance } from "node:perf_hooks";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
@@ -119,6 +122,8 @@ async function main(): Promise<void> {
     await app.listen({ port: config.port, host: HOST });
     clock.step("listenMs");
     log.info({ startup: clock.steps() }, "listening");
+    // Written now rather than at exit, which a killed process never reaches.
+    flushCompileCache();
   } catch (error) {
     // Expected start-up failures are one line; anything else keeps its stack.
     if (error instanceof EmbeddedPostgresError) log.fatal(error.message);
