@@ -134,9 +134,13 @@ export function quotaRows(
   ];
 }
 
-/** The rows of the platforms the stack deploys (`both` deploys each). */
+/** Whether the stack deploys the row's platform (`both` deploys each): only those rows are enforced. */
+export const isDeployed = (cfg: Pick<QuotaSettings, "platform">, row: QuotaRow): boolean =>
+  cfg.platform === "both" || row.platform === cfg.platform;
+
+/** The rows of the platforms the stack deploys. */
 export function deployedQuotaRows(cfg: QuotaSettings, grants: QuotaGrants): QuotaRow[] {
-  return quotaRows(cfg, grants).filter((row) => cfg.platform === "both" || row.platform === cfg.platform);
+  return quotaRows(cfg, grants).filter((row) => isDeployed(cfg, row));
 }
 
 /** Why a row is refused: the quota, the need, the grant and where to ask for more. */
