@@ -98,13 +98,14 @@ export function maxSurgeWithinPool(gke: QuotaSettings["gke"], pool: NodePoolShap
   return Math.max(0, maxNodes(gke) * pool.podsPerNode - gke.maxReplicas);
 }
 
-/** Every quota the stack touches at full scale, on either platform. */
-export function quotaRows(
-  cfg: QuotaSettings,
-  grants: QuotaGrants,
-  pool: NodePoolShape = nodePoolShape(cfg),
-): QuotaRow[] {
-  const region = cfg.gcp.region;
+/** What the deployed resources need at full scale, by platform; a platform not present is absent. */
+export interface QuotaNeeds {
+  readonly gke?: { readonly vcpus: number; readonly ssdGb: number };
+  readonly cloudrun?: { readonly maxInstances: number };
+}
+
+/** The quota rows of `needs` against `grants` in one region: the config rules and the policy pack share it. */
+export function rowsForNeeds(region: string, needs: QuotaNeeds, grants: QuotaGrants): QuotaRow[] {
   const row = (
     quota: string,
     grantKey: keyof QuotaGrants,
@@ -120,18 +121,44 @@ export function quotaRows(
     ok: need <= grants[grantKey],
     howToIncrease: platform === "gke" ? COMPUTE_QUOTAS : CLOUD_RUN_QUOTAS,
   });
-  const nodes = maxNodes(cfg.gke);
   return [
-    row("CPUS", "cpus", "gke", nodes * machineVcpus(cfg.gke.machineType)),
-    row("SSD_TOTAL_GB", "ssdTotalGb", "gke", nodes * pool.nodeDiskSizeGb),
-    row("Cloud Run instances per service", "cloudRunInstances", "cloudrun", cfg.cloudrun.maxInstances),
-    row(
-      "Direct VPC egress instances per revision",
-      "directVpcEgressInstances",
-      "cloudrun",
-      cfg.cloudrun.maxInstances,
-    ),
+    ...(needs.gke
+      ? [
+          row("CPUS", "cpus", "gke", needs.gke.vcpus),
+          row("SSD_TOTAL_GB", "ssdTotalGb", "gke", needs.gke.ssdGb),
+        ]
+      : []),
+    ...(needs.cloudrun
+      ? [
+          row(
+            "Cloud Run instances per service",
+            "cloudRunInstances",
+            "cloudrun",
+            needs.cloudrun.maxInstances,
+          ),
+          row(
+            "Direct VPC egress instances per revision",
+            "directVpcEgressInstances",
+            "cloudrun",
+            needs.cloudrun.maxInstances,
+          ),
+        ]
+      : []),
   ];
+}
+
+/** Every quota the stack touches at full scale, on either platform. */
+export function quotaRows(
+  cfg: QuotaSettings,
+  grants: QuotaGrants,
+  pool: NodePoolShape = nodePoolShape(cfg),
+): QuotaRow[] {
+  const nodes = maxNodes(cfg.gke);
+  const needs: QuotaNeeds = {
+    gke: { vcpus: nodes * machineVcpus(cfg.gke.machineType), ssdGb: nodes * pool.nodeDiskSizeGb },
+    cloudrun: { maxInstances: cfg.cloudrun.maxInstances },
+  };
+  return rowsForNeeds(cfg.gcp.region, needs, grants);
 }
 
 /** Whether the stack deploys the row's platform (`both` deploys each): only those rows are enforced. */
