@@ -442,9 +442,9 @@ describe("stack config: parseStackConfig", () => {
 
     it("minimums may not exceed maximums", () => {
       expectConfigError(
-        devWith("gke", { minNodes: 3 }),
+        devWith("gke", { minNodes: 4 }),
         "items-api:gke.minNodes",
-        "must be <= gke.maxNodes (2)",
+        "must be <= gke.maxNodes (3)",
       );
       expectConfigError(
         devWith("gke", { minReplicas: 5 }),
