@@ -8,6 +8,7 @@ import { z } from "zod";
 import { API_ENVIRONMENT, LOG_LEVELS } from "./app-image/src/environment";
 import { parseCpuCores, parseMemoryMiB } from "./components/workload/api-environment";
 import { findOverlap, parseCidr } from "./lib/cidr";
+import { deployedQuotaRows, maxSurgeWithinPool, nodePoolShape, quotaShortfall } from "./lib/quotas";
 
 /** The Pulumi project, and the namespace of every project config key. */
 export const PROJECT_NAME = "items-api";
@@ -246,6 +247,17 @@ const cloudrunSchema = structured({
   startupCpuBoost: boolean().default(true),
 });
 
+// Google publishes no fixed default quota for a new project (Compute Engine allocation quotas page:
+// "Not all projects have the same quotas"; Cloud Run quotas page: container instances "depend on
+// selected region and CPU and memory configurations"). These defaults are conservative values a new
+// project commonly starts with, not documented figures: a stack states what its project was granted.
+const quotasSchema = structured({
+  cpus: integer(1).default(24),
+  ssdTotalGb: integer(1).default(500),
+  cloudRunInstances: integer(1).default(100),
+  directVpcEgressInstances: integer(1).default(100),
+});
+
 /** Decimals arrive as strings from `--config key.field=0.05` (only integers and booleans are typed). */
 function decodeDecimal(value: unknown): unknown {
   return typeof value === "string" && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
@@ -364,6 +376,8 @@ const DESCRIPTIONS = {
     "Mapping { minInstances (default 1), maxInstances (1-1000, default 100), concurrency (1-1000, default 80), startupCpuBoost (default true) }: Cloud Run service scaling; the service is reachable only through the edge.",
   observability:
     "Mapping { notificationEmail (optional; alerts open incidents without notifying when absent), availabilityGoal (default 0.999), latencyGoal (default 0.999), latencyThresholdMs (default 100), errorRatioThreshold (default 0.01), p99LatencyMs (default 100), replicaLagSeconds (default 30), connectionsRatio (default 0.8, of database.maxConnections), redisMemoryRatio (default 0.8) }: SLO goals and alert thresholds of the dashboard, SLOs and alert policies.",
+  quotas:
+    "Mapping { cpus (Compute Engine CPUS in gcp:region, default 24), ssdTotalGb (Compute Engine SSD_TOTAL_GB in gcp:region, default 500), cloudRunInstances (Cloud Run instances per service, default 100), directVpcEgressInstances (Cloud Run instances per revision with Direct VPC egress, default 100) }: what the project was granted (Cloud console, IAM & Admin > Quotas). Google publishes no fixed defaults for a new project; the defaults are conservative. A deployed platform needing more at full scale is refused.",
   edge: "Mapping { domain (optional; HTTPS with a Google-managed certificate, plain HTTP on the IP without it), weights { gke, cloudrun } (percentages adding up to 100, only with platform both), minTlsVersion (TLS_1_2|TLS_1_3, default TLS_1_2), rateLimit { requests (default 6000), intervalSec (default 60) } per client IP, wafRules (preconfigured Cloud Armor rule sets, default none), rules (list of { action allow|deny, srcIpRanges or expression, description }), logSampleRate (0-1, default 1) }: the load balancer in front of every platform.",
 } as const;
 
@@ -398,6 +412,7 @@ const stackConfigObject = z.strictObject({
   cloudrun: cloudrunSchema.describe(DESCRIPTIONS.cloudrun),
   observability: observabilitySchema.describe(DESCRIPTIONS.observability),
   edge: edgeSchema.describe(DESCRIPTIONS.edge),
+  quotas: quotasSchema.describe(DESCRIPTIONS.quotas),
 });
 
 /** The schema of each top-level key; its `description` is what Pulumi.yaml must say. */
@@ -506,6 +521,19 @@ const stackConfigSchema = stackConfigObject
       }
       if (weights !== undefined && weights.gke + weights.cloudrun !== 100) {
         fail(["edge", "weights"], `must add up to 100 (gke ${weights.gke} + cloudrun ${weights.cloudrun})`);
+      }
+
+      for (const row of deployedQuotaRows(cfg, cfg.quotas)) {
+        if (!row.ok) fail(["quotas", row.grantKey], quotaShortfall(row));
+      }
+      // A rollout at peak adds rolloutMaxSurge pods to gke.maxReplicas; all must fit the pool's maximum.
+      const surgeRoom = maxSurgeWithinPool(gke, nodePoolShape(cfg));
+      if (cfg.platform !== "cloudrun" && gke.rolloutMaxSurge > surgeRoom) {
+        fail(
+          ["gke", "rolloutMaxSurge"],
+          `must be <= ${surgeRoom} so that gke.maxReplicas + gke.rolloutMaxSurge (${gke.maxReplicas} + ${gke.rolloutMaxSurge}) ` +
+            "pods fit the node pool at gke.maxNodes, or raise gke.maxNodes",
+        );
       }
     },
     { when: (payload) => payload.issues.length === 0 },

@@ -7,6 +7,7 @@ import { join, relative } from "node:path";
 import { format, resolveConfig } from "prettier";
 
 import type { StackConfig } from "../config";
+import { isDeployed, quotaRows, type QuotaRow } from "../lib/quotas";
 import { REPO_ROOT, STACKS, stackConfig } from "../lib/stack-files";
 import { dollars, monthlyCost, type MonthlyCost } from "./capacity-cost";
 import {
@@ -212,6 +213,49 @@ function stackSection({ name, stack, plan, cost }: StackCapacity): string[] {
     ...(cost.gaps.length + cost.notes.length > 0 ? [""] : []),
     ...cost.gaps.map((gap) => `- **Not priced:** ${gap}.`),
     ...cost.notes.map((note) => `- ${note}.`),
+    "",
+    ...quotasSection(stack),
+  ];
+}
+
+/** Every quota of the stack against its grant; only a deployed platform's rows are enforced. */
+function stackQuotas(stack: StackConfig): { row: QuotaRow; deployed: boolean }[] {
+  return quotaRows(stack, stack.quotas).map((row) => ({
+    row,
+    deployed: isDeployed(stack, row),
+  }));
+}
+
+const deployedLabel = (deployed: boolean) => (deployed ? "deployed" : "not deployed");
+
+/** `npm run capacity -- --stack NAME`'s quota table. */
+export function formatQuotas(stack: StackConfig): string {
+  const lines = stackQuotas(stack).map(
+    ({ row, deployed }) =>
+      `  ${(row.ok ? "OK" : "OVER QUOTA").padEnd(11)}${row.quota} in ${row.region} (${row.platform}, ${deployedLabel(deployed)}): ` +
+      `need ${row.need}, granted ${row.grant}; increase: ${row.howToIncrease}`,
+  );
+  return ["quotas (items-api:quotas, granted to the project):", ...lines, ""].join("\n");
+}
+
+function quotasSection(stack: StackConfig): string[] {
+  return [
+    "### Quotas (`items-api:quotas`)",
+    "",
+    "What the stack needs at full scale against what its project was granted; `pulumi up` is refused when a " +
+      "deployed platform needs more.",
+    "",
+    ...table(
+      ["quota", "platform", "need", "grant", "ok", "how to increase"],
+      stackQuotas(stack).map(({ row, deployed }) => [
+        `${row.quota} (${row.region})`,
+        `${row.platform} (${deployedLabel(deployed)})`,
+        row.need,
+        row.grant,
+        row.ok ? "yes" : "no",
+        row.howToIncrease,
+      ]),
+    ),
   ];
 }
 

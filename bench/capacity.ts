@@ -10,6 +10,7 @@ import {
   capacityDoc,
   DEFAULT_RESULTS_PATH,
   formatPriceRows,
+  formatQuotas,
   pricesUsed,
   readBenchResults,
   stackCapacity,
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   const measuredOn = `${results.machine.cpus} CPUs, ${results.machine.cpuModel}, ${results.machine.date}`;
   process.stdout.write(
     `stack ${values.stack}; measurements: ${resultsPath} (${measuredOn})\n${formatPlan(plan)}\n` +
-      `${formatCost(cost)}${formatPriceRows(pricesUsed([stack]))}`,
+      `${formatCost(cost)}${formatPriceRows(pricesUsed([stack]))}${formatQuotas(stack)}`,
   );
 }
 

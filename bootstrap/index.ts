@@ -7,7 +7,8 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
 import { deployRoles, previewRoles, requiredApis } from "../lib/resource-types";
-import { STACKS, type StackName, rawStackConfig } from "../lib/stack-files";
+import { SET_PROJECT_COMMAND } from "../config";
+import { PLACEHOLDER_PROJECT, STACKS, type StackName, rawStackConfig } from "../lib/stack-files";
 import {
   ATTRIBUTE_MAPPING,
   DEPLOY_ENVIRONMENTS,
@@ -25,13 +26,26 @@ const gcpConfig = new pulumi.Config("gcp");
 const project = gcpConfig.require("project");
 const region = gcpConfig.require("region");
 
-/** The project of each stack, from its stack file (the one place that names it). */
-const stackProjects = Object.fromEntries(
-  STACKS.map((stack) => [stack, rawStackConfig(stack)["gcp:project"] ?? ""]),
-) as Record<StackName, string>;
-for (const [stack, stackProject] of Object.entries(stackProjects)) {
-  if (stackProject === "") throw new Error(`Pulumi.${stack}.yaml: gcp:project is not set`);
+/**
+ * The project of each stack: its stack file's gcp:project, or, while the stack file names none yet,
+ * `stackProjects.<stack>` of this bootstrap's config. The offline tools' placeholder never counts.
+ */
+const projectsFromConfig =
+  new pulumi.Config().getObject<Partial<Record<StackName, string>>>("stackProjects") ?? {};
+function projectOfStack(stack: StackName): string {
+  const fromFile = rawStackConfig(stack)["gcp:project"];
+  const project = fromFile === PLACEHOLDER_PROJECT ? projectsFromConfig[stack] : fromFile;
+  if (project === undefined || project === "") {
+    throw new Error(
+      `Pulumi.${stack}.yaml: gcp:project is not set: run \`${SET_PROJECT_COMMAND} --stack ${stack}\` first`,
+    );
+  }
+  return project;
 }
+const stackProjects = Object.fromEntries(STACKS.map((stack) => [stack, projectOfStack(stack)])) as Record<
+  StackName,
+  string
+>;
 
 // APIs of this project's own resources: federation (iam, sts, iamcredentials), the key, the bucket
 // and project IAM; disableOnDestroy off, as other things in the project may use them.

@@ -9,7 +9,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { EXIT_BAD_INPUT, EXIT_PROGRAM_FAILED, PLAN_ERROR_PREFIX, PlanError } from "./errors";
 import { createMocks } from "./mocks";
 import { recordRegistrations } from "./recorder";
-import { documentConfig, readStackFiles, runtimeConfig, type StackFiles } from "./stack-files";
+import { documentConfig, runtimeConfig, type StackFiles } from "./stack-files";
+import { offlineStackFiles, placeholderProjectNote } from "../lib/stack-files";
 import { PLAN_NOTICE, SECRET_TEXT, type PlanDocument } from "./types";
 
 /** The program prints through console.log and Pulumi's log; stdout carries only the document. */
@@ -60,7 +61,9 @@ async function plan(
   overrides: Record<string, string>,
   timeoutMs: number,
 ): Promise<PlanDocument> {
-  const config = readStackFiles(root, stack, overrides);
+  const { files: config, placeholder } = offlineStackFiles(root, stack, overrides);
+  // stderr: the CLI shows it to people, and the JSON document on stdout keeps its schema.
+  if (placeholder) process.stderr.write(`${placeholderProjectNote(stack)}\n`);
   const strings = runtimeConfig(config);
   const mocks = createMocks({
     project: strings["gcp:project"] ?? "project",

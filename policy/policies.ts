@@ -11,6 +11,7 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 
+import { rowsForNeeds, machineVcpus, quotaShortfall, type QuotaGrants, type QuotaNeeds } from "../lib/quotas";
 import { RESOURCE_TYPES, T } from "../lib/resource-types";
 
 /** Type tokens the policies match, from the program's one resource-type table. */
@@ -26,6 +27,11 @@ export const CAPACITY_POLICY = "capacity-covers-target";
 export interface CapacityPolicyConfig {
   readonly targetConcurrentRequests: number;
 }
+
+/** Name of the quota policy; its config is the project's grants (`items-api:quotas`). */
+export const QUOTA_POLICY = "quotas-cover-need";
+
+export type QuotaPolicyConfig = QuotaGrants;
 
 /** Label keys every labellable resource carries; values are the URN's project and stack. */
 export const APP_LABEL = "app";
@@ -565,6 +571,94 @@ export const capacityCoversTarget: StackValidationPolicy = {
   },
 };
 
+/** Zones GKE spreads a node pool over: its nodeLocations, else three for a region, one for a zone. */
+function nodePoolZones(pool: Props): number {
+  const nodeLocations = listAt(pool, "nodeLocations");
+  if (nodeLocations.length > 0) return nodeLocations.length;
+  return /-[a-z]$/.test(String(pool.location)) ? 1 : 3;
+}
+
+/** The region of a location: `europe-west1-b` → `europe-west1`. */
+const regionOf = (location: unknown): string => String(location).replace(/-[a-z]$/, "");
+
+type MutableNeeds = { -readonly [K in keyof QuotaNeeds]: QuotaNeeds[K] };
+
+const GRANT_KEYS = ["cpus", "ssdTotalGb", "cloudRunInstances", "directVpcEgressInstances"] as const;
+
+export const quotasCoverNeed: StackValidationPolicy = {
+  name: QUOTA_POLICY,
+  description:
+    "The project's granted quotas (policy config, from items-api:quotas) cover what the registered GKE node pools " +
+    "(CPUS, SSD_TOTAL_GB at maxNodeCount) and Cloud Run services (instances at maxInstanceCount) need, per region.",
+  enforcementLevel: "mandatory",
+  configSchema: {
+    properties: Object.fromEntries(
+      GRANT_KEYS.map((key) => [
+        key,
+        { type: "integer", minimum: 1, description: `The stack's items-api:quotas.${key}.` },
+      ]),
+    ),
+    required: [...GRANT_KEYS],
+  },
+  validateStack: (args, report) => {
+    const grants = args.getConfig<Partial<QuotaPolicyConfig>>();
+    const missing = GRANT_KEYS.filter((key) => !isPositiveInteger(grants[key]));
+    if (missing.length > 0) {
+      report(
+        `${QUOTA_POLICY} needs policy config ${missing.join(", ")}: pass --policy-pack-config with the file ` +
+          "`npx tsx policy/stack-policy-config.ts <stack>` writes.",
+      );
+      return;
+    }
+    const needs = new Map<string, MutableNeeds>();
+    const needsOf = (region: string) => {
+      const found = needs.get(region);
+      if (found) return found;
+      const created: MutableNeeds = {};
+      needs.set(region, created);
+      return created;
+    };
+    for (const pool of args.resources.filter((r) => r.type === TYPES.gkeNodePool)) {
+      const perZone = valueAt(pool.props, "autoscaling.maxNodeCount");
+      const total = valueAt(pool.props, "autoscaling.totalMaxNodeCount");
+      const machineType = valueAt(pool.props, "nodeConfig.machineType");
+      const diskSizeGb = valueAt(pool.props, "nodeConfig.diskSizeGb");
+      const nodes = isPositiveInteger(total)
+        ? total
+        : isPositiveInteger(perZone)
+          ? perZone * nodePoolZones(pool.props)
+          : 0;
+      if (nodes === 0 || typeof machineType !== "string" || !isPositiveInteger(diskSizeGb)) {
+        report(
+          `GKE node pool "${pool.name}" must set autoscaling.maxNodeCount, nodeConfig.machineType and nodeConfig.diskSizeGb ` +
+            "so its quota need can be shown",
+          pool.urn,
+        );
+        continue;
+      }
+      const region = needsOf(regionOf(pool.props.location));
+      const gke = region.gke ?? { vcpus: 0, ssdGb: 0 };
+      region.gke = {
+        vcpus: gke.vcpus + nodes * machineVcpus(machineType),
+        ssdGb: gke.ssdGb + nodes * diskSizeGb,
+      };
+    }
+    for (const service of args.resources.filter((r) => r.type === TYPES.cloudRunService)) {
+      const maxInstances = valueAt(service.props, "template.scaling.maxInstanceCount");
+      // capacity-covers-target reports a service without a maximum.
+      if (!isPositiveInteger(maxInstances)) continue;
+      const region = needsOf(regionOf(service.props.location));
+      // Each service scales on its own: the largest one meets the per-service and per-revision limits.
+      region.cloudrun = { maxInstances: Math.max(region.cloudrun?.maxInstances ?? 0, maxInstances) };
+    }
+    for (const [region, need] of needs) {
+      for (const row of rowsForNeeds(region, need, grants as QuotaGrants)) {
+        if (!row.ok) report(quotaShortfall(row));
+      }
+    }
+  },
+};
+
 export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
   cloudSqlNoPublicIp,
   cloudSqlSslRequired,
@@ -579,6 +673,7 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
   noPlaintextSecretsInEnv,
   resourcesLabelled,
   capacityCoversTarget,
+  quotasCoverNeed,
 ];
 
 // ---------------------------------------------------------------------------------------------

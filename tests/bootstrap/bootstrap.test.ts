@@ -9,7 +9,7 @@ import { parse } from "yaml";
 
 import { DEPLOY_ENVIRONMENTS } from "../../bootstrap/identities";
 import { deployRoles, previewRoles, requiredApis } from "../../lib/resource-types";
-import { STACKS, rawStackConfig } from "../../lib/stack-files";
+import { PLACEHOLDER_PROJECT, STACKS, rawStackConfig } from "../../lib/stack-files";
 import { runPlan } from "../../plan/run";
 import type { PlanDocument, PlanResource } from "../../plan/types";
 import { REPO_ROOT, node, variablesRead, workflow, workflows } from "../workflows/workflows";
@@ -22,7 +22,13 @@ const bootstrapConfig = node(
 );
 const repository = String(bootstrapConfig["items-api-bootstrap:githubRepository"]);
 const hostProject = String(bootstrapConfig["gcp:project"]);
-const stackProject = (stack: string) => rawStackConfig(stack)["gcp:project"];
+// The stack files name no project (a first `up` must target the user's own), so the bootstrap is
+// given one per stack through its config, as a person would before setting them in the stack files.
+const STACK_PROJECTS: Record<string, string> = { dev: "acme-items-dev", prod: "acme-items-prod" };
+const stackProject = (stack: string) => {
+  const fromFile = rawStackConfig(stack)["gcp:project"];
+  return fromFile === PLACEHOLDER_PROJECT ? STACK_PROJECTS[stack] : fromFile;
+};
 
 describe("bootstrap (under mocks)", function () {
   this.timeout(180_000);
@@ -32,7 +38,18 @@ describe("bootstrap (under mocks)", function () {
   const inputsOf = (resource: PlanResource) => resource.inputs;
 
   before(async () => {
-    plan = await runPlan({ stack: BOOTSTRAP_STACK, root: BOOTSTRAP_DIR });
+    plan = await runPlan({
+      stack: BOOTSTRAP_STACK,
+      root: BOOTSTRAP_DIR,
+      overrides: { stackProjects: JSON.stringify(STACK_PROJECTS) },
+    });
+  });
+
+  it("stops when a stack's project is set nowhere, naming the command that sets it", async () => {
+    await assert.rejects(
+      runPlan({ stack: BOOTSTRAP_STACK, root: BOOTSTRAP_DIR }),
+      /Pulumi\.dev\.yaml: gcp:project is not set: run `pulumi config set gcp:project <your-project-id> --stack dev`/,
+    );
   });
 
   it("its outputs are exactly the repository variables the workflows read", () => {

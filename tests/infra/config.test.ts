@@ -21,6 +21,9 @@ const MINIMAL = {
   "items-api:platform": "gke",
   // Every stack states its target; the defaults cover what gke.maxReplicas x app.maxInFlight holds.
   "items-api:targetConcurrentRequests": "12000",
+  // The default node pool (30 e2-standard-4 nodes at most) needs more than a new project's
+  // conservative default grants; a stack on it states what its project was granted.
+  "items-api:quotas": JSON.stringify({ cpus: 120, ssdTotalGb: 1500 }),
 };
 
 /** The dev stack file with one structured key's fields changed (JSON, as Pulumi passes it). */
@@ -439,9 +442,9 @@ describe("stack config: parseStackConfig", () => {
 
     it("minimums may not exceed maximums", () => {
       expectConfigError(
-        devWith("gke", { minNodes: 3 }),
+        devWith("gke", { minNodes: 4 }),
         "items-api:gke.minNodes",
-        "must be <= gke.maxNodes (2)",
+        "must be <= gke.maxNodes (3)",
       );
       expectConfigError(
         devWith("gke", { minReplicas: 5 }),
@@ -503,6 +506,65 @@ describe("stack config: the program stops before registering anything", () => {
     assert.match(
       error.message,
       new RegExp(`items-api:gke\\.maxReplicas: must be >= ${100_000 / maxInFlight} `),
+    );
+  });
+});
+
+describe("stack config: quotas and rollout fit", () => {
+  const prodWith = (overrides: Record<string, string>) => ({ ...rawStackConfig("prod"), ...overrides });
+  const prodQuotas = (fields: Record<string, number>) => {
+    const raw = rawStackConfig("prod");
+    return JSON.stringify({ ...(JSON.parse(raw["items-api:quotas"]) as object), ...fields });
+  };
+  const increase = /request an increase at Cloud console > IAM & Admin > Quotas/;
+
+  it("refuses a GKE stack that needs more CPUS than granted", () => {
+    expectConfigError(
+      prodWith({ "items-api:quotas": prodQuotas({ cpus: 24 }) }),
+      "items-api:quotas.cpus",
+      /the stack on gke needs 480 CPUS in europe-west1, the project is granted 24: request an increase at .*then set quotas\.cpus/,
+    );
+  });
+
+  it("refuses a GKE stack that needs more SSD_TOTAL_GB than granted", () => {
+    expectConfigError(
+      prodWith({ "items-api:quotas": prodQuotas({ ssdTotalGb: 500 }) }),
+      "items-api:quotas.ssdTotalGb",
+      /needs 6000 SSD_TOTAL_GB in europe-west1, the project is granted 500/,
+    );
+  });
+
+  it("refuses a Cloud Run stack above its instance grants, and only checks deployed platforms", () => {
+    const cloudrun = { "items-api:platform": "cloudrun" };
+    expectConfigError(
+      prodWith({ ...cloudrun, "items-api:quotas": prodQuotas({ cloudRunInstances: 100 }) }),
+      "items-api:quotas.cloudRunInstances",
+      increase,
+    );
+    expectConfigError(
+      prodWith({ ...cloudrun, "items-api:quotas": prodQuotas({ directVpcEgressInstances: 100 }) }),
+      "items-api:quotas.directVpcEgressInstances",
+      /needs 417 .*granted 100/,
+    );
+    // GKE grants do not matter while only Cloud Run is deployed.
+    assert.equal(
+      parseStackConfig(
+        prodWith({ ...cloudrun, "items-api:quotas": prodQuotas({ cpus: 24, ssdTotalGb: 500 }) }),
+      ).platform,
+      "cloudrun",
+    );
+  });
+
+  it("refuses a rollout at peak that does not fit the node pool's maximum", () => {
+    // prod: 40 nodes x 3 zones x 3 pods = 360 pods; 354 replicas leave room for a surge of 6.
+    const raw = rawStackConfig("prod");
+    const gke = (surge: number) =>
+      JSON.stringify({ ...(JSON.parse(raw["items-api:gke"]) as object), rolloutMaxSurge: surge });
+    assert.equal(parseStackConfig({ ...raw, "items-api:gke": gke(6) }).gke.rolloutMaxSurge, 6);
+    expectConfigError(
+      { ...raw, "items-api:gke": gke(7) },
+      "items-api:gke.rolloutMaxSurge",
+      /must be <= 6 so that gke.maxReplicas \+ gke.rolloutMaxSurge \(354 \+ 7\) pods fit/,
     );
   });
 });

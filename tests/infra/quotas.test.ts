@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 
 import { stackConfig } from "../../lib/stack-files";
-import { machineVcpus, maxSurgeWithinPool, quotaRows } from "../../lib/quotas";
+import { machineVcpus, maxSurgeWithinPool, nodePoolShape, quotaRows } from "../../lib/quotas";
 
 /** The node pool components/gke/cluster.ts builds today: 50 GB boot disks, three 1-vCPU pods per node. */
 const POOL = { nodeDiskSizeGb: 50, podsPerNode: 3 };
@@ -25,7 +25,12 @@ describe("quotas (lib/quotas.ts)", () => {
       ],
     );
     for (const row of rows) assert.match(row.howToIncrease, /Quotas/);
-    assert.match(rows[0].quota, /^CPUS \(europe-west1/);
+    assert.equal(rows[0].quota, "CPUS");
+    assert.equal(rows[0].region, "europe-west1");
+  });
+
+  it("derives the pool from the stack: 3 one-vCPU pods on e2-standard-4, 50 GB disks", () => {
+    assert.deepEqual(nodePoolShape(prod), POOL);
   });
 
   it("a grant equal to the need is enough", () => {

@@ -32,6 +32,7 @@ import {
   plaintextSecretProblem,
   policies,
   prodDataProtected,
+  quotasCoverNeed,
   prodDeletionProtection,
   redisAuthAndTls,
   resourcesLabelled,
@@ -253,7 +254,7 @@ describe("policy pack on the offline plans", function () {
   it("the pack holds every policy once, all mandatory", () => {
     const names = policies.map((policy) => policy.name);
     assert.equal(new Set(names).size, names.length);
-    assert.equal(names.length, 15); // 13 + the two edge policies
+    assert.equal(names.length, 16); // 14 + the two edge policies
     for (const policy of policies) assert.equal(policy.enforcementLevel, "mandatory", policy.name);
   });
 
@@ -262,8 +263,68 @@ describe("policy pack on the offline plans", function () {
       const plan = await planOf(scenario);
       assert.deepEqual(stackPolicyConfig(plan.stack), {
         [capacityCoversTarget.name]: { targetConcurrentRequests: plan.config.targetConcurrentRequests },
+        [quotasCoverNeed.name]: stackConfig(plan.stack).quotas,
       });
     }
+  });
+
+  describe("quotas-cover-need", () => {
+    async function quotaViolations(plan: PlanDocument, resources: readonly PlanResource[], config: object) {
+      const messages: string[] = [];
+      await quotasCoverNeed.validateStack(stackArgs(plan, resources, config), (message) =>
+        messages.push(message),
+      );
+      return messages;
+    }
+
+    it("passes each scenario's stack with its own grants", async () => {
+      for (const scenario of Object.keys(SCENARIOS) as Scenario[]) {
+        const plan = await planOf(scenario);
+        assert.deepEqual(
+          await quotaViolations(plan, plan.resources, stackConfig(plan.stack).quotas),
+          [],
+          scenario,
+        );
+      }
+    });
+
+    it("reports a node pool that needs more CPUS than granted, naming need, grant and where to ask", async () => {
+      const plan = await planOf("prod");
+      const grants = stackConfig("prod").quotas;
+      assertReports(
+        await quotaViolations(plan, plan.resources, { ...grants, cpus: 24 }),
+        /needs 480 CPUS in europe-west1, the project is granted 24: request an increase at Cloud console > IAM & Admin > Quotas/,
+      );
+      // The same grants, with the registered pool grown past them.
+      const pool = onlyResource(plan, TYPES.gkeNodePool);
+      const grown = variant(pool, { "autoscaling.maxNodeCount": 41 });
+      const messages = await quotaViolations(
+        plan,
+        plan.resources.map((r) => (r === pool ? grown : r)),
+        grants,
+      );
+      assert.deepEqual(
+        messages.map((m) => /needs (\d+) (\S+)/.exec(m)?.slice(1)),
+        [
+          ["492", "CPUS"],
+          ["6150", "SSD_TOTAL_GB"],
+        ],
+      );
+    });
+
+    it("reports a Cloud Run service above its instance grants, and missing grants", async () => {
+      const plan = await planOf("prod on cloudrun");
+      const grants = stackConfig("prod").quotas;
+      const messages = await quotaViolations(plan, plan.resources, {
+        ...grants,
+        directVpcEgressInstances: 100,
+      });
+      assertReports(
+        messages,
+        /needs 417 Direct VPC egress instances per revision in europe-west1, the project is granted 100/,
+      );
+      assertReports(await quotaViolations(plan, plan.resources, {}), /needs policy config cpus, ssdTotalGb/);
+    });
   });
 
   describe("cloudsql-no-public-ip", () => {
