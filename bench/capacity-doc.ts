@@ -7,14 +7,13 @@ import { join, relative } from "node:path";
 import { format, resolveConfig } from "prettier";
 
 import type { StackConfig } from "../config";
-import { isDeployed, quotaRows, type QuotaRow } from "../lib/quotas";
+import { isDeployed, NODE_ALLOCATABLE_CPU_SHARE, quotaRows, type QuotaRow } from "../lib/quotas";
 import { REPO_ROOT, STACKS, stackConfig } from "../lib/stack-files";
 import { dollars, monthlyCost, type MonthlyCost } from "./capacity-cost";
 import {
   chooseBasis,
   CLOUD_RUN_CONCURRENCY_TARGET_PERCENT,
   CLOUD_RUN_CPU_TARGET_PERCENT,
-  NODE_ALLOCATABLE_CPU_SHARE,
   NODE_ALLOCATABLE_MEMORY_SHARE,
   planCapacity,
   round,

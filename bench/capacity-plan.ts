@@ -10,6 +10,7 @@
 // The larger count binds. With the latency measured under the benchmark's own load, R x L is the
 // benchmark's connection count, so the first bound is C / (connections x t): the in-flight level at
 // which the SLA was verified, scaled down by the CPU headroom.
+import { NODE_ALLOCATABLE_CPU_SHARE } from "../lib/quotas";
 import { nodeOptionsFor, parseCpuCores, parseMemoryMiB } from "../components/workload/api-environment";
 import { CONNECTION_BUDGET_PERCENT, type StackConfig } from "../config";
 import type { BenchResults, ScenarioResult } from "./results";
@@ -53,8 +54,6 @@ export const CLOUD_RUN_CONCURRENCY_TARGET_PERCENT = 60;
 /** Cloud Run's largest concurrency setting, and the stack schema's largest cloudrun.maxInstances. */
 export const CLOUD_RUN_MAX_CONCURRENCY = 1000;
 export const CLOUD_RUN_MAX_INSTANCES = 1000;
-/** Share of a node's vCPU and memory left for pods once the kubelet, OS and system DaemonSets took theirs. */
-export const NODE_ALLOCATABLE_CPU_SHARE = 0.9;
 export const NODE_ALLOCATABLE_MEMORY_SHARE = 0.8;
 /**
  * Time a query holds a pool connection on Cloud SQL (same-region private IP, one indexed row, commit

@@ -141,14 +141,17 @@ describe("policy pack served over the analyzer protocol", function () {
     plan = prod;
     client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
     const config = new ConfigureAnalyzerRequest();
-    config
-      .getPolicyconfigMap()
-      .set(
-        CAPACITY_POLICY,
-        new PolicyConfig()
-          .setEnforcementlevel(EnforcementLevel.MANDATORY)
-          .setProperties(struct({ ...stackPolicyConfig("prod")[CAPACITY_POLICY] })),
-      );
+    // Every configurable policy gets the prod stack's config, as CI passes it.
+    for (const [name, properties] of Object.entries(stackPolicyConfig("prod"))) {
+      config
+        .getPolicyconfigMap()
+        .set(
+          name,
+          new PolicyConfig()
+            .setEnforcementlevel(EnforcementLevel.MANDATORY)
+            .setProperties(struct({ ...properties })),
+        );
+    }
     await call<ConfigureAnalyzerRequest, Empty>((request, done) => client.configure(request, done), config);
   });
 
