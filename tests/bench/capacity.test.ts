@@ -369,13 +369,24 @@ describe("npm run capacity -- --stack prod", function () {
     assert.match(stdout, /^ {2}GKE cluster management fee: \$[\d.]+ per cluster-hour \(https:\/\//m);
     // The quota table: quota, need, grant, verdict and where to ask for more, per platform.
     assert.match(stdout, /^quotas \(items-api:quotas, granted to the project\):$/m);
+    // Prod's pool at its maximum: maxNodes per zone x 3 zones x 4 vCPUs (e2-standard-4) and x its disk.
+    const prod = readStackConfig("prod");
+    const nodes = prod.gke.maxNodes * 3;
     assert.match(
       stdout,
-      /^ {2}OK +CPUS in europe-west1 \(gke, deployed\): need 480, granted 480; increase: Cloud console > IAM & Admin > Quotas, service Compute Engine API/m,
+      new RegExp(
+        `^ {2}OK +CPUS in europe-west1 \\(gke, deployed\\): need ${nodes * 4}, granted ${prod.quotas.cpus}; ` +
+          "increase: Cloud console > IAM & Admin > Quotas, service Compute Engine API",
+        "m",
+      ),
     );
     assert.match(
       stdout,
-      /^ {2}OK +SSD_TOTAL_GB in europe-west1 \(gke, deployed\): need 6000, granted 6000;/m,
+      new RegExp(
+        `^ {2}OK +SSD_TOTAL_GB in europe-west1 \\(gke, deployed\\): need ${nodes * prod.gke.diskSizeGb}, ` +
+          `granted ${prod.quotas.ssdTotalGb};`,
+        "m",
+      ),
     );
     assert.match(
       stdout,
@@ -521,9 +532,14 @@ describe("docs/capacity.md quota table", () => {
     });
     assert.match(doc, /^### Quotas \(`items-api:quotas`\)$/m);
     assert.match(doc, /^\| quota +\| platform +\| need +\| grant +\| ok +\| how to increase +\|$/m);
+    const prod = readStackConfig("prod");
+    const cpusNeeded = prod.gke.maxNodes * 3 * 4; // nodes of the pool at its maximum x e2-standard-4's vCPUs
     assert.match(
       doc,
-      /^\| CPUS \(europe-west1\) +\| gke \(deployed\) +\| 480 +\| 480 +\| yes +\| Cloud console/m,
+      new RegExp(
+        `^\\| CPUS \\(europe-west1\\) +\\| gke \\(deployed\\) +\\| ${cpusNeeded} +\\| ${prod.quotas.cpus} +\\| yes +\\| Cloud console`,
+        "m",
+      ),
     );
   });
 });
