@@ -511,7 +511,14 @@ describe("stack config: the program stops before registering anything", () => {
 });
 
 describe("stack config: quotas and rollout fit", () => {
-  const prodWith = (overrides: Record<string, string>) => ({ ...rawStackConfig("prod"), ...overrides });
+  // The prod stack with its GKE pool pinned (40 nodes per zone, 354 replicas), so the figures below
+  // stay hand-checkable when prod is re-sized: 40 x 3 zones = 120 nodes x 4 vCPUs = 480, x 50 GB = 6000.
+  const pinnedProd = (): Record<string, string> => {
+    const raw = rawStackConfig("prod");
+    const gke = { ...(JSON.parse(raw["items-api:gke"]) as object), maxNodes: 40, maxReplicas: 354 };
+    return { ...raw, "items-api:gke": JSON.stringify(gke) };
+  };
+  const prodWith = (overrides: Record<string, string>) => ({ ...pinnedProd(), ...overrides });
   const prodQuotas = (fields: Record<string, number>) => {
     const raw = rawStackConfig("prod");
     return JSON.stringify({ ...(JSON.parse(raw["items-api:quotas"]) as object), ...fields });
@@ -556,8 +563,8 @@ describe("stack config: quotas and rollout fit", () => {
   });
 
   it("refuses a rollout at peak that does not fit the node pool's maximum", () => {
-    // prod: 40 nodes x 3 zones x 3 pods = 360 pods; 354 replicas leave room for a surge of 6.
-    const raw = rawStackConfig("prod");
+    // 40 nodes x 3 zones x 3 pods = 360 pods; 354 replicas leave room for a surge of 6.
+    const raw = pinnedProd();
     const gke = (surge: number) =>
       JSON.stringify({ ...(JSON.parse(raw["items-api:gke"]) as object), rolloutMaxSurge: surge });
     assert.equal(parseStackConfig({ ...raw, "items-api:gke": gke(6) }).gke.rolloutMaxSurge, 6);

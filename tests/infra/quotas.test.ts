@@ -1,13 +1,24 @@
 import * as assert from "node:assert/strict";
 
-import { stackConfig } from "../../lib/stack-files";
+import { parseStackConfig } from "../../config";
+import { rawStackConfig } from "../../lib/stack-files";
 import { machineVcpus, maxSurgeWithinPool, nodePoolShape, quotaRows } from "../../lib/quotas";
 
 /** The node pool components/gke/cluster.ts builds today: 50 GB boot disks, three 1-vCPU pods per node. */
 const POOL = { nodeDiskSizeGb: 50, podsPerNode: 3 };
 
 describe("quotas (lib/quotas.ts)", () => {
-  const prod = stackConfig("prod");
+  // The prod stack with its GKE pool pinned (40 nodes per zone, 354 replicas), so the figures stay
+  // hand-checkable when prod is re-sized.
+  const raw = rawStackConfig("prod");
+  const prod = parseStackConfig({
+    ...raw,
+    "items-api:gke": JSON.stringify({
+      ...(JSON.parse(raw["items-api:gke"]) as object),
+      maxNodes: 40,
+      maxReplicas: 354,
+    }),
+  });
 
   it("prod at full scale needs 480 vCPUs and 6,000 GB of SSD on GKE, 417 Cloud Run instances", () => {
     const rows = quotaRows(

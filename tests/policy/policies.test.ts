@@ -293,11 +293,17 @@ describe("policy pack on the offline plans", function () {
       const grants = stackConfig("prod").quotas;
       assertReports(
         await quotaViolations(plan, plan.resources, { ...grants, cpus: 24 }),
-        /needs 480 CPUS in europe-west1, the project is granted 24: request an increase at Cloud console > IAM & Admin > Quotas/,
+        new RegExp(
+          // prod's pool at its maximum: maxNodes per zone x 3 zones x 4 vCPUs (e2-standard-4)
+          `needs ${stackConfig("prod").gke.maxNodes * 3 * 4} CPUS in europe-west1, the project is granted 24: ` +
+            "request an increase at Cloud console > IAM & Admin > Quotas",
+        ),
       );
       // The same grants, with the registered pool grown past them.
       const pool = onlyResource(plan, TYPES.gkeNodePool);
-      const grown = variant(pool, { "autoscaling.maxNodeCount": 41 });
+      // One node per zone beyond prod's maximum: (maxNodes + 1) x 3 zones x 4 vCPUs and x 50 GB.
+      const nodes = (stackConfig("prod").gke.maxNodes + 1) * 3;
+      const grown = variant(pool, { "autoscaling.maxNodeCount": nodes / 3 });
       const messages = await quotaViolations(
         plan,
         plan.resources.map((r) => (r === pool ? grown : r)),
@@ -306,8 +312,8 @@ describe("policy pack on the offline plans", function () {
       assert.deepEqual(
         messages.map((m) => /needs (\d+) (\S+)/.exec(m)?.slice(1)),
         [
-          ["492", "CPUS"],
-          ["6150", "SSD_TOTAL_GB"],
+          [String(nodes * 4), "CPUS"],
+          [String(nodes * 50), "SSD_TOTAL_GB"],
         ],
       );
     });

@@ -29,6 +29,8 @@ function settings(overrides: Record<string, object>) {
     [`${PROJECT_NAME}:platform`]: "gke",
     [`${PROJECT_NAME}:targetConcurrentRequests`]: "1000",
     [`${PROJECT_NAME}:cloudrun`]: JSON.stringify({ concurrency: 200 }),
+    // The default GKE pool at its maximum (10 nodes x 3 zones) needs more than the default grants.
+    [`${PROJECT_NAME}:quotas`]: JSON.stringify({ cpus: 120, ssdTotalGb: 1500 }),
     ...Object.fromEntries(
       Object.entries(overrides).map(([key, value]) => [`${PROJECT_NAME}:${key}`, JSON.stringify(value)]),
     ),
