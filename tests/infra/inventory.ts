@@ -4,9 +4,9 @@
 import * as assert from "node:assert/strict";
 
 import { PROJECT_NAME } from "../../config";
-import { runPlan } from "../../plan/run";
 import { SECRET_TEXT, type PlanDocument, type PlanResource } from "../../plan/types";
 import { rawStackConfig, type StackName } from "../../lib/stack-files";
+import { planCache } from "../support/plans";
 
 export { T } from "../../lib/resource-types";
 
@@ -132,7 +132,7 @@ export function urnTypes(urn: string): string[] {
   return typePart.split("$");
 }
 
-const plans = new Map<string, Promise<PlanDocument>>();
+const cachedPlan = planCache();
 
 /**
  * The plan of a stack with config overrides (keys as on the plan's command line), computed once per
@@ -147,13 +147,7 @@ export function planOf(
   const effective = Object.entries(overrides)
     .filter(([key, value]) => file[key.includes(":") ? key : `${PROJECT_NAME}:${key}`] !== value)
     .sort(([a], [b]) => (a < b ? -1 : 1));
-  const cacheKey = JSON.stringify([stack, effective]);
-  let plan = plans.get(cacheKey);
-  if (!plan) {
-    plan = runPlan({ stack, overrides: Object.fromEntries(effective) });
-    plans.set(cacheKey, plan);
-  }
-  return plan;
+  return cachedPlan(JSON.stringify([stack, effective]), { stack, overrides: Object.fromEntries(effective) });
 }
 
 /** One way to run the program: a stack with config overrides. */

@@ -11,9 +11,10 @@ import type {
   StackValidationArgs,
 } from "@pulumi/policy";
 
-import { runPlan, type RunPlanOptions } from "../../plan/run";
+import type { RunPlanOptions } from "../../plan/run";
 import type { PlanDocument, PlanResource } from "../../plan/types";
 import { EDGE_TYPES, policies, prodEdgeHttpsOnly, prodEdgeSecurityPolicy } from "../../policy/policies";
+import { cachedPlans } from "../support/plans";
 
 const SCENARIOS = {
   prod: { stack: "prod" },
@@ -23,17 +24,8 @@ const SCENARIOS = {
   },
   dev: { stack: "dev" },
 } as const satisfies Record<string, RunPlanOptions>;
-type Scenario = keyof typeof SCENARIOS;
 
-const plans = new Map<Scenario, Promise<PlanDocument>>();
-function planOf(scenario: Scenario): Promise<PlanDocument> {
-  let plan = plans.get(scenario);
-  if (!plan) {
-    plan = runPlan(SCENARIOS[scenario]);
-    plans.set(scenario, plan);
-  }
-  return plan;
-}
+const planOf = cachedPlans(SCENARIOS);
 
 const unused = () => {
   throw new Error("not used by the edge policies");

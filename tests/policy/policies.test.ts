@@ -16,7 +16,7 @@ import type {
   StackValidationArgs,
 } from "@pulumi/policy";
 
-import { runPlan, type RunPlanOptions } from "../../plan/run";
+import type { RunPlanOptions } from "../../plan/run";
 import type { PlanDocument, PlanResource } from "../../plan/types";
 import {
   capacityCoversTarget,
@@ -40,6 +40,7 @@ import {
 } from "../../policy/policies";
 import { stackPolicyConfig } from "../../policy/stack-policy-config";
 import { stackConfig } from "../../lib/stack-files";
+import { cachedPlans } from "../support/plans";
 
 const SCENARIOS = {
   dev: { stack: "dev" },
@@ -49,17 +50,8 @@ const SCENARIOS = {
 } as const satisfies Record<string, RunPlanOptions>;
 type Scenario = keyof typeof SCENARIOS;
 
-const plans = new Map<Scenario, Promise<PlanDocument>>();
-
 /** One plan per scenario for the whole run: each is a child process running the program. */
-function planOf(scenario: Scenario): Promise<PlanDocument> {
-  let plan = plans.get(scenario);
-  if (!plan) {
-    plan = runPlan(SCENARIOS[scenario]);
-    plans.set(scenario, plan);
-  }
-  return plan;
-}
+const planOf = cachedPlans(SCENARIOS);
 
 type Inputs = Record<string, unknown>;
 
