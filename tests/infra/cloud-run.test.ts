@@ -5,6 +5,7 @@ import { parseStackConfig, StackConfigError } from "../../config";
 import type { PlanDocument } from "../../plan/types";
 import { Inventory, planOf, SECRET, T, type PlannedResource } from "./inventory";
 import { rawStackConfig, stackConfig, STACKS } from "../../lib/stack-files";
+import { SECRET_ENV } from "../support/secret-env";
 
 const COMPONENT = "items-api:gcp:CloudRunService";
 const K = {
@@ -14,13 +15,6 @@ const K = {
   projectIam: "gcp:projects/iAMMember:IAMMember",
   secretIam: "gcp:secretmanager/secretIamMember:SecretIamMember",
 } as const;
-const SECRET_ENV = [
-  "DATABASE_URL",
-  "DATABASE_REPLICA_URLS",
-  "DATABASE_CA_CERT",
-  "REDIS_URL",
-  "REDIS_CA_CERT",
-];
 
 interface EnvEntry {
   name: string;

@@ -8,6 +8,7 @@ import type { PlanDocument } from "../../plan/types";
 import { Inventory, planOf, SECRET, T, type PlannedResource } from "./inventory";
 import { rawStackConfig, stackConfig, STACKS } from "../../lib/stack-files";
 import { APP_SETTINGS } from "./app-settings";
+import { SECRET_ENV } from "../support/secret-env";
 
 const COMPONENT = { cluster: "items-api:gcp:GkeCluster", workload: "items-api:gcp:GkeWorkload" };
 const K = {
@@ -28,13 +29,6 @@ const K = {
   backendConfig: "kubernetes:cloud.google.com/v1:BackendConfig",
   ingress: "kubernetes:networking.k8s.io/v1:Ingress",
 } as const;
-const SECRET_ENV = [
-  "DATABASE_URL",
-  "DATABASE_REPLICA_URLS",
-  "DATABASE_CA_CERT",
-  "REDIS_URL",
-  "REDIS_CA_CERT",
-];
 
 type Json = Record<string, unknown>;
 interface EnvEntry {
