@@ -1,19 +1,15 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
-export interface CloudRunEdgeBackendArgs {
+import type { EdgeBackendArgs } from "./backend-args";
+
+export interface CloudRunEdgeBackendArgs extends EdgeBackendArgs {
   /** GCP project id (required). */
   readonly project: string;
   /** Region of the Cloud Run service (required). */
   readonly region: string;
   /** Name of the Cloud Run service (required). */
   readonly serviceName: pulumi.Input<string>;
-  /** Cloud Armor policy of the edge (required). */
-  readonly securityPolicy: pulumi.Input<string>;
-  /** Share of requests logged by the load balancer, 0 to 1 (required). */
-  readonly logSampleRate: number;
-  /** Enabled APIs the resources wait for (compute); default none. */
-  readonly apis?: readonly pulumi.Resource[];
 }
 
 /**

@@ -2,13 +2,15 @@ import * as gcp from "@pulumi/gcp";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
+import type { EdgeBackendArgs } from "./backend-args";
+
 /**
  * Where Google's health checks and the global external Application Load Balancer's proxies connect
  * from when the backends are zonal NEGs (GCE_VM_IP_PORT): the load-balancing firewall-rules page.
  */
 export const GOOGLE_LOAD_BALANCER_RANGES = ["35.191.0.0/16", "130.211.0.0/22"] as const;
 
-export interface GkeEdgeBackendArgs {
+export interface GkeEdgeBackendArgs extends EdgeBackendArgs {
   /** GCP project id (required). */
   readonly project: string;
   /** VPC network of the cluster, for the firewall rule (required). */
@@ -29,12 +31,6 @@ export interface GkeEdgeBackendArgs {
   readonly connectionDrainingSeconds: number;
   /** Requests per second per pod the balancer aims at before spilling to other zones (required). */
   readonly maxRatePerEndpoint: number;
-  /** Cloud Armor policy of the edge (required). */
-  readonly securityPolicy: pulumi.Input<string>;
-  /** Share of requests logged by the load balancer, 0 to 1 (required). */
-  readonly logSampleRate: number;
-  /** Enabled APIs the resources wait for (compute); default none. */
-  readonly apis?: readonly pulumi.Resource[];
 }
 
 /**
