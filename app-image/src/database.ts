@@ -1,22 +1,21 @@
-import { Client, DatabaseError, Pool, type QueryResultRow } from "pg";
+import { DatabaseError, type QueryResultRow } from "pg";
+import { PipelinedConnections, type ConnectionStats, type Statement } from "./connections";
 import { databaseTls, explainTlsFailure } from "./database-tls";
 import { DependencyState } from "./dependency-state";
 import { badRequest, serviceUnavailable } from "./errors";
 import { describeEndpoint, type Logger } from "./logging";
 import { withTimeout } from "./timeout";
 
-export interface PoolStats {
+export interface PoolStats extends ConnectionStats {
   /** "primary", or "replica-<n>" in the order of the configured replica URLs. */
   readonly pool: string;
-  readonly total: number;
-  readonly idle: number;
-  readonly waiting: number;
 }
 
 export interface DatabaseOptions {
   readonly primaryUrl: string;
   /** Every read replica; reads are spread across the ones that are fresh and answering. */
   readonly replicaUrls: readonly string[];
+  /** Connections to each server (pipelined: connections.ts). */
   readonly poolMax: number;
   /** PEM of the servers' CA: TLS, verified, to every database server (database-tls.ts). */
   readonly caCert: string | undefined;
@@ -39,9 +38,8 @@ const POOL_SETTINGS = {
   connectionTimeoutMillis: 2_000,
   statement_timeout: 5_000,
   // Client-side backstop for a network that drops packets instead of refusing connections: the
-  // query fails and its connection is destroyed, never returned to the pool.
+  // query fails and its connection is dropped; on a pipelined connection, with every statement on it.
   query_timeout: 6_000,
-  idleTimeoutMillis: 30_000,
   keepAlive: true,
 };
 
@@ -102,16 +100,15 @@ function laterLsn(candidate: string, current: string): boolean {
 /** TLS options for every database connection: verified against DATABASE_CA_CERT, or the URL's own. */
 type DatabaseTls = ReturnType<typeof databaseTls> | undefined;
 
-function createPool(connectionString: string, max: number, state: DependencyState, ssl: DatabaseTls) {
-  const pool = new Pool({ ...POOL_SETTINGS, connectionString, max, ssl });
-  // An idle connection that breaks emits here; without a listener it would crash the process.
-  pool.on("error", (error) => state.failed(error, "its idle connection was closed"));
-  return pool;
+function connectTo(connectionString: string, max: number, state: DependencyState, ssl: DatabaseTls) {
+  return new PipelinedConnections({ ...POOL_SETTINGS, connectionString, ssl }, max, (error) =>
+    state.failed(error, "its connection was closed"),
+  );
 }
 
-/** One read replica: its pool, and whether reads may use it. */
+/** One read replica: its connections, and whether reads may use it. */
 class Replica {
-  readonly pool: Pool;
+  readonly connections: PipelinedConnections;
   readonly state: DependencyState;
   /** False from a failure or a silence until the probe sees the replica answer again. */
   inRotation = true;
@@ -123,27 +120,27 @@ class Replica {
 
   constructor(
     readonly name: string,
-    private readonly url: string,
+    url: string,
     poolMax: number,
-    private readonly ssl: DatabaseTls,
+    ssl: DatabaseTls,
     log: Logger,
   ) {
     this.state = new DependencyState(`${name} database`, log);
-    this.pool = createPool(url, poolMax, this.state, ssl);
+    this.connections = connectTo(url, poolMax, this.state, ssl);
   }
 
   /**
    * The replica's row, or undefined when it failed or went silent while this read waited; then the
-   * read is the primary's. A query still running then finishes in the background and its
-   * connection goes back to the pool only once it answered (the backstop destroys it otherwise).
+   * read is the primary's, and the replica's connections are dropped.
    */
-  read<Row extends ReadRow>(text: string, values: readonly unknown[]): Promise<Row | undefined> {
+  read<Row extends ReadRow>(statement: Statement, values: readonly unknown[]): Promise<Row | undefined> {
     return new Promise<Row | undefined>((resolve, reject) => {
       const read: WaitingRead = { startedAt: Date.now(), abandon: () => resolve(undefined) };
       this.waiting.add(read);
       this.watchTimer ??= setInterval(() => this.watch(), REPLICA_WATCH_INTERVAL_MS).unref();
-      queryOnce<Row>(this.pool, text, values).then(
-        (row) => {
+      this.connections.query<Row>(statement, values).then(
+        (rows) => {
+          const row = PostgresRow.single(rows);
           this.answered(read);
           this.state.recovered();
           resolve(row);
@@ -167,18 +164,22 @@ class Replica {
     });
   }
 
-  /** Takes the replica out of rotation; a background probe brings it back once it answers. */
+  /**
+   * Takes the replica out of rotation and drops its connections, which may hang; a background probe
+   * brings it back once it answers, and reads then open new connections.
+   */
   takeOutOfRotation(error: unknown): void {
     this.state.failed(error, "reads skip it until it answers again");
     if (!this.inRotation) return;
     this.inRotation = false;
+    this.connections.reset();
     this.probeTimer = setInterval(() => void this.probe(), REPLICA_PROBE_INTERVAL_MS).unref();
   }
 
   close(): Promise<void> {
     clearInterval(this.probeTimer);
     clearInterval(this.watchTimer);
-    return this.pool.end();
+    return this.connections.end();
   }
 
   private answered(read: WaitingRead): void {
@@ -200,27 +201,24 @@ class Replica {
     this.waiting.clear();
   }
 
-  /** A fresh connection outside the pool, so the probe never queues behind or reuses a hung one. */
+  /** A connection of its own, so the probe never queues behind or reuses a hung one. */
   private async probe(): Promise<void> {
-    const client = new Client({
-      ...POOL_SETTINGS,
-      connectionString: this.url,
-      ssl: this.ssl,
-      connectionTimeoutMillis: REPLICA_SILENCE_LIMIT_MS,
-      query_timeout: REPLICA_SILENCE_LIMIT_MS,
-    });
-    client.on("error", () => undefined); // the outcome of the query below decides
     try {
-      await client.connect();
-      await client.query("SELECT 1");
+      const client = await this.connections.session({
+        connectionTimeoutMillis: REPLICA_SILENCE_LIMIT_MS,
+        query_timeout: REPLICA_SILENCE_LIMIT_MS,
+      });
+      try {
+        await client.query("SELECT 1");
+      } finally {
+        void client.end().catch(() => undefined);
+      }
       if (this.inRotation) return;
       this.inRotation = true;
       clearInterval(this.probeTimer);
       this.state.recovered();
     } catch {
       // still out of rotation; the next probe tries again
-    } finally {
-      void client.end().catch(() => undefined);
     }
   }
 }
@@ -232,7 +230,7 @@ class Replica {
  * `readPrimary`. Every call is one statement, so one round trip.
  */
 export class Database {
-  private readonly primary: Pool;
+  private readonly primary: PipelinedConnections;
   private readonly primaryState: DependencyState;
   private readonly replicas: readonly Replica[];
   private nextReplica = 0;
@@ -241,7 +239,7 @@ export class Database {
   constructor(options: DatabaseOptions) {
     this.primaryState = new DependencyState("primary database", options.log);
     const ssl = options.caCert === undefined ? undefined : databaseTls(options.caCert);
-    this.primary = createPool(options.primaryUrl, options.poolMax, this.primaryState, ssl);
+    this.primary = connectTo(options.primaryUrl, options.poolMax, this.primaryState, ssl);
     this.replicas = options.replicaUrls.map(
       (url, index) => new Replica(`replica-${index + 1}`, url, options.poolMax, ssl, options.log),
     );
@@ -257,8 +255,8 @@ export class Database {
   }
 
   /** Runs a write statement on the primary; once it resolves, reads from this process see its commit. */
-  async write<Row extends WriteRow>(text: string, values: readonly unknown[]): Promise<Row> {
-    const row = await this.onPrimary<Row>(text, values);
+  async write<Row extends WriteRow>(statement: Statement, values: readonly unknown[]): Promise<Row> {
+    const row = await this.onPrimary<Row>(statement, values);
     if (laterLsn(row.commit_lsn, this.highestCommitLsn)) this.highestCommitLsn = row.commit_lsn;
     return row;
   }
@@ -269,28 +267,28 @@ export class Database {
    * is true (say, a row not there yet), is read again on the primary.
    */
   async read<Row extends ReadRow>(
-    text: string,
+    statement: Statement,
     values: readonly unknown[],
     askPrimary: (row: Row) => boolean = () => false,
   ): Promise<Row> {
     const replica = this.replicaInRotation();
     if (replica) {
-      const row = await replica.read<Row>(text, [...values, this.highestCommitLsn]);
+      const row = await replica.read<Row>(statement, [...values, this.highestCommitLsn]);
       if (row?.fresh && !askPrimary(row)) return row;
     }
-    return this.readPrimary<Row>(text, values);
+    return this.readPrimary<Row>(statement, values);
   }
 
   /** Runs a read statement on the primary: the one source that has every acknowledged write of every process. */
-  readPrimary<Row extends ReadRow>(text: string, values: readonly unknown[]): Promise<Row> {
-    return this.onPrimary<Row>(text, [...values, NO_FLOOR]);
+  readPrimary<Row extends ReadRow>(statement: Statement, values: readonly unknown[]): Promise<Row> {
+    return this.onPrimary<Row>(statement, [...values, NO_FLOOR]);
   }
 
   /** The primary answers `SELECT 1` within `timeoutMs`. */
   async primaryAnswers(timeoutMs: number): Promise<boolean> {
     // With every connection busy, a probe would queue behind the requests and fail under load alone,
     // taking a working replica of the service out of rotation; the last query's outcome decides.
-    if (this.primary.waitingCount > 0) return this.primaryState.isAvailable;
+    if (this.primary.saturated) return this.primaryState.isAvailable;
     try {
       await withTimeout(this.primary.query("SELECT 1"), timeoutMs);
       return true;
@@ -301,18 +299,13 @@ export class Database {
 
   poolStats(): PoolStats[] {
     return [
-      { name: "primary", pool: this.primary },
-      ...this.replicas.map(({ name, pool }) => ({ name, pool })),
-    ].map(({ name, pool }) => ({
-      pool: name,
-      total: pool.totalCount,
-      idle: pool.idleCount,
-      waiting: pool.waitingCount,
-    }));
+      { pool: "primary", ...this.primary.stats() },
+      ...this.replicas.map(({ name, connections }) => ({ pool: name, ...connections.stats() })),
+    ];
   }
 
-  /** The primary pool itself, for work that needs one session (migrations under an advisory lock). */
-  get primaryPool(): Pool {
+  /** The primary's connections themselves, for migrations (one session under an advisory lock). */
+  get primaryConnections(): PipelinedConnections {
     return this.primary;
   }
 
@@ -329,11 +322,11 @@ export class Database {
   }
 
   private async onPrimary<Row extends QueryResultRow>(
-    text: string,
+    statement: Statement,
     values: readonly unknown[],
   ): Promise<Row> {
     try {
-      const { rows } = await this.primary.query<Row>(text, values as unknown[]);
+      const rows = await this.primary.query<Row>(statement, values);
       this.primaryState.recovered();
       return PostgresRow.single(rows);
     } catch (error) {
@@ -348,23 +341,6 @@ export class Database {
 interface WaitingRead {
   readonly startedAt: number;
   abandon(): void;
-}
-
-/** One statement on a pooled connection; a connection whose query failed is destroyed, not reused. */
-async function queryOnce<Row extends QueryResultRow>(
-  pool: Pool,
-  text: string,
-  values: readonly unknown[],
-): Promise<Row> {
-  const client = await pool.connect();
-  try {
-    const { rows } = await client.query<Row>(text, values as unknown[]);
-    client.release();
-    return PostgresRow.single(rows);
-  } catch (error) {
-    client.release(true);
-    throw error;
-  }
 }
 
 const PostgresRow = {

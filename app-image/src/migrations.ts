@@ -1,4 +1,4 @@
-import type { Pool } from "pg";
+import type { PipelinedConnections } from "./connections";
 import { explainTlsFailure } from "./database-tls";
 import type { Logger } from "./logging";
 
@@ -143,24 +143,26 @@ const NEWEST_VERSION = Math.max(...MIGRATIONS.map(({ version }) => version));
 const UNDEFINED_TABLE = "42P01";
 
 // Arbitrary, but the same in every replica of this service.
-const MIGRATION_LOCK_KEY = "7340937101";
-// Replicas starting together queue on the lock; the wait is long, not infinite.
-const LOCK_WAIT_TIMEOUT = "120s";
+export const MIGRATION_LOCK_KEY = "7340937101";
+// Replicas starting together queue on the lock; the wait is long, not infinite. The session's
+// client-side timeout is longer still: the server's statement_timeout ends a wait, never the client.
+const LOCK_WAIT_MS = 120_000;
+const LOCK_SESSION_QUERY_TIMEOUT_MS = LOCK_WAIT_MS + 5_000;
 
 /**
  * Brings the schema to the newest version. Many processes may run this at once against an empty
  * database: a session advisory lock on one dedicated connection lets one migrate while the others
  * wait, then find nothing left to do.
  */
-export async function migrate(pool: Pool, log: Logger): Promise<void> {
+export async function migrate(connections: PipelinedConnections, log: Logger): Promise<void> {
   // The first query of the process: a TLS verification failure surfaces here and names its cause.
-  const current = await isCurrent(pool).catch((error: unknown) => {
+  const current = await isCurrent(connections).catch((error: unknown) => {
     throw explainTlsFailure(error);
   });
   if (current) return;
-  const client = await pool.connect();
+  const client = await connections.session({ query_timeout: LOCK_SESSION_QUERY_TIMEOUT_MS });
   try {
-    await client.query(`SET statement_timeout = '${LOCK_WAIT_TIMEOUT}'`);
+    await client.query(`SET statement_timeout = ${LOCK_WAIT_MS}`);
     await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
     await client.query(
       "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
@@ -176,9 +178,8 @@ export async function migrate(pool: Pool, log: Logger): Promise<void> {
     }
     await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]);
   } finally {
-    // Not back to the pool: the session carries its own statement_timeout (and, after a failure,
-    // the lock and an open transaction, which ending the session drops).
-    client.release(true);
+    // Ending the session also drops, after a failure, the lock and an open transaction.
+    await client.end().catch(() => undefined);
   }
 }
 
@@ -186,9 +187,9 @@ export async function migrate(pool: Pool, log: Logger): Promise<void> {
  * One query, no lock: versions are append-only, so a schema at the newest version stays there and
  * a start-up of an already migrated database pays one round trip, not the lock's six.
  */
-async function isCurrent(pool: Pool): Promise<boolean> {
+async function isCurrent(connections: PipelinedConnections): Promise<boolean> {
   try {
-    const { rows } = await pool.query<{ version: number | null }>(
+    const rows = await connections.query<{ version: number | null }>(
       "SELECT max(version) AS version FROM schema_migrations",
     );
     return (rows[0]?.version ?? 0) >= NEWEST_VERSION;

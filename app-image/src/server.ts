@@ -117,7 +117,7 @@ async function main(): Promise<void> {
     app = await buildApp({ ...config, databaseUrl }, { logger: log, tracing });
     await app.ready();
     clock.step("appMs");
-    await migrate(app.db.primaryPool, log);
+    await migrate(app.db.primaryConnections, log);
     clock.step("migrationCheckMs");
     await app.listen({ port: config.port, host: HOST });
     clock.step("listenMs");

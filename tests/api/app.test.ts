@@ -29,7 +29,7 @@ async function startApp(databaseUrl?: string): Promise<FastifyInstance> {
   const config = loadConfig({ DATABASE_URL: url, LOG_LEVEL: "error" });
   const app = await buildApp({ ...config, databaseUrl: url });
   await app.ready();
-  await migrate(app.db.primaryPool, app.log);
+  await migrate(app.db.primaryConnections, app.log);
   return app;
 }
 

@@ -18,7 +18,8 @@ import { Item, ItemsClient, assertProblem, expectStatus, uniqueName } from "../s
 import { cacheCount, scrapeMetrics } from "../../local/metrics";
 import { useSharedEnvironment } from "../support/mocha";
 import { queryOnce } from "../../local/postgres";
-import { freePort, waitFor } from "../../local/processes";
+import { delay, freePort, waitFor } from "../../local/processes";
+import { MIGRATION_LOCK_KEY } from "../../app-image/src/migrations";
 import { RedisServer, startRedis } from "../../local/redis";
 import { SHARED_REDIS_PASSWORD } from "../support/shared-env";
 
@@ -503,6 +504,33 @@ describe("G6: migrations are safe when many replicas start at once", function ()
     }
     const again = new ItemsClient((await apis.start(env, { waitReady: true })).baseUrl);
     assert.deepEqual(await again.fetchItem(item.id), item, "a later start keeps the data");
+  });
+
+  it("a process that waits for the lock longer than a statement's client-side timeout still comes up", async () => {
+    const { postgres } = await environment();
+    const waiting = `${database}_lock`;
+    await queryOnce(postgres.primaryUrl, `CREATE DATABASE ${waiting}`);
+    const holder = await connectTo(withDatabase(postgres.primaryUrl, waiting));
+    try {
+      // Another replica migrating for longer than the API's 6 s query_timeout (an index build, say).
+      await holder.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
+      const heldMs = 7_000;
+      const startedAt = Date.now();
+      const release = delay(heldMs).then(() =>
+        holder.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]),
+      );
+      const api = await apis.start(
+        { DATABASE_URL: withDatabase(postgres.primaryUrl, waiting), LOG_LEVEL: "warn" },
+        { waitReady: true, timeoutMs: 30_000 },
+      );
+      await release;
+      assert.ok(Date.now() - startedAt >= heldMs, "the API became ready only after the lock was released");
+      assert.equal((await new ItemsClient(api.baseUrl).create(uniqueName("g6-lock"))).version, 1);
+    } finally {
+      await holder.end();
+      await apis.stopAll();
+      await queryOnce(postgres.primaryUrl, `DROP DATABASE IF EXISTS ${waiting} WITH (FORCE)`);
+    }
   });
 });
 

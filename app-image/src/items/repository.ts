@@ -1,3 +1,4 @@
+import type { Statement } from "../connections";
 import type { Database } from "../database";
 import type { Cursor, ItemInput, PageRequest } from "./schema";
 
@@ -45,13 +46,22 @@ export interface ItemsRepository {
   list(page: PageRequest): Promise<Page>;
 }
 
-// The statements are the procedures and functions of migrations.ts (version 2): one round trip each.
-const CREATE = "CALL item_create($1, $2::jsonb)";
-const UPDATE = "CALL item_update($1::uuid, $2, $3::jsonb, $4::bigint)";
-const DELETE = "CALL item_delete($1::uuid)";
-const READ = "SELECT fresh, item_version, item_body FROM item_read($1::uuid, $2::pg_lsn)";
-const PAGE =
-  "SELECT fresh, items_body, has_more, last_created_at, last_id FROM items_page($1, $2::timestamptz, $3::uuid, $4::pg_lsn)";
+// The procedures and functions of migrations.ts (version 2): one round trip each, prepared once per
+// connection.
+const CREATE: Statement = { name: "items_v2_create", text: "CALL item_create($1, $2::jsonb)" };
+const UPDATE: Statement = {
+  name: "items_v2_update",
+  text: "CALL item_update($1::uuid, $2, $3::jsonb, $4::bigint)",
+};
+const DELETE: Statement = { name: "items_v2_delete", text: "CALL item_delete($1::uuid)" };
+const READ: Statement = {
+  name: "items_v2_read",
+  text: "SELECT fresh, item_version, item_body FROM item_read($1::uuid, $2::pg_lsn)",
+};
+const PAGE: Statement = {
+  name: "items_v2_page",
+  text: "SELECT fresh, items_body, has_more, last_created_at, last_id FROM items_page($1, $2::timestamptz, $3::uuid, $4::pg_lsn)",
+};
 
 interface CreatedRow {
   commit_lsn: string;

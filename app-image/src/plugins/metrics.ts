@@ -50,9 +50,13 @@ export const metricsPlugin = fp(
           for (const stats of app.db.poolStats()) this.set({ pool: stats.pool }, read(stats));
         },
       });
-    poolGauge("db_pool_size", "Open connections in the pool", (stats) => stats.total);
-    poolGauge("db_pool_idle", "Idle connections in the pool", (stats) => stats.idle);
-    poolGauge("db_pool_waiting_clients", "Queries waiting for a pool connection", (stats) => stats.waiting);
+    poolGauge("db_pool_size", "Open connections to the server", (stats) => stats.open);
+    poolGauge("db_pool_idle", "Open connections with no statement in flight", (stats) => stats.idle);
+    poolGauge(
+      "db_pool_waiting_clients",
+      "Statements queued behind another one on their pipelined connection",
+      (stats) => stats.waiting,
+    );
 
     app.decorate("metrics", {
       registry,
