@@ -1,4 +1,4 @@
-// Starts the built API (app-image/dist/server.js) as a child process, the way a container runs it.
+// Starts the built API (app-image/dist/main.js, the image's CMD) as a child process, the way a container runs it.
 import { ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -8,7 +8,7 @@ import { ExitResult, exitOf, freePort, stopChild, trackChild, waitFor } from "./
 
 export const REPO_ROOT = resolve(__dirname, "..");
 export const APP_DIR = join(REPO_ROOT, "app-image");
-export const SERVER_SCRIPT = join(APP_DIR, "dist", "server.js");
+export const SERVER_SCRIPT = join(APP_DIR, "dist", "main.js");
 
 /** Every variable the API reads; none of them leaks in from the environment of the test run. */
 const API_VARIABLES = [...Object.keys(API_ENVIRONMENT), "NODE_ENV"];
@@ -45,7 +45,7 @@ export interface Command {
 
 /**
  * Set by CI's image job to a built image of app-image/: the API then runs as that container instead
- * of `node app-image/dist/server.js`, so the same tests check the shipped image. Host network, so it
+ * of `node app-image/dist/main.js`, so the same tests check the shipped image. Host network, so it
  * reaches the PostgreSQL and Redis that the tests start on loopback; `-e NAME` hands the container
  * each variable the test sets for the API, nothing else of the test run's environment; docker run
  * forwards SIGTERM and returns the container's exit code.
@@ -81,7 +81,7 @@ export interface StartApiOptions {
   /** Also wait for `/readyz` 200 (the primary answers), not only `/healthz`. */
   readonly waitReady?: boolean;
   readonly timeoutMs?: number;
-  /** Run another command than `node app-image/dist/server.js`, e.g. a replayed container's CMD. */
+  /** Run another command than `node app-image/dist/main.js`, e.g. a replayed container's CMD. */
   readonly command?: Command;
 }
 

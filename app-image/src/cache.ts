@@ -1,5 +1,6 @@
 import type { Counter } from "prom-client";
-import { createClient, defineScript, RESP_TYPES, type CommandParser } from "@redis/client";
+import { createHash } from "node:crypto";
+import { RedisClient, RESP_TYPES, type RedisArgument } from "@redis/client";
 import { Deadlines } from "./deadlines";
 import { DependencyState } from "./dependency-state";
 import type { StoredItem } from "./items/repository";
@@ -54,9 +55,24 @@ function decode(value: Buffer): CacheLookup {
   return { kind: "hit", item: { version, json: value.subarray(separator + 1) } };
 }
 
-const STORE_IF_NEWER = defineScript({
-  NUMBER_OF_KEYS: 1,
-  SCRIPT: `
+interface LuaScript {
+  readonly source: string;
+  readonly sha1: string;
+  readonly numberOfKeys: string;
+}
+
+/** Run by SHA (EVALSHA) and sent whole (EVAL) only when Redis does not know it yet. */
+function luaScript(source: string, numberOfKeys: number): LuaScript {
+  return {
+    source,
+    sha1: createHash("sha1").update(source).digest("hex"),
+    numberOfKeys: String(numberOfKeys),
+  };
+}
+
+// Reply 1 stored, 0 kept.
+const STORE_IF_NEWER = luaScript(
+  `
     local current = redis.call('GET', KEYS[1])
     if current == '${TOMBSTONE}' then return 0 end
     if current then
@@ -65,21 +81,21 @@ const STORE_IF_NEWER = defineScript({
     end
     redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
     return 1`,
-  parseCommand(parser: CommandParser, itemKey: string, version: number, value: Buffer, ttlSeconds: number) {
-    parser.pushKey(itemKey);
-    parser.push(String(version), value, String(ttlSeconds));
-  },
-  // The reply (1 stored, 0 kept) is not needed; undefined leaves it untransformed.
-  transformReply: undefined as unknown as () => number,
-});
+  1,
+);
 
 /** After a failed command, skip Redis this long: a slow Redis must not slow every request. */
 const COOLDOWN_AFTER_FAILURE_MS = 1_000;
 const PENDING_REPLAY_INTERVAL_MS = 1_000;
 const DEADLINE_RESOLUTION_MS = 25;
 
+/**
+ * node-redis' base client: commands go through `sendCommand`. `createClient` would first build a
+ * class with a method for each of Redis' ~500 commands (and its MULTI twin), about 90 ms of every
+ * start-up (`npm run bench -- --startup`), for the five commands used here.
+ */
 function createCacheClient(options: CacheOptions) {
-  return createClient({
+  return new RedisClient({
     url: options.url,
     // Fail at once while disconnected instead of queueing behind a reconnect.
     disableOfflineQueue: true,
@@ -97,15 +113,13 @@ function createCacheClient(options: CacheOptions) {
         Math.min(100 * 2 ** retries, 5_000) + Math.floor(Math.random() * 100),
       ...(options.caCert ? { tls: true as const, ca: options.caCert } : {}),
     },
-    scripts: { storeIfNewer: STORE_IF_NEWER },
   });
 }
 
 type CacheClient = ReturnType<typeof createCacheClient>;
 
-/** The same connection, replying with Buffers: a hit is sent without decoding it. */
-const withBufferReplies = (client: CacheClient) =>
-  client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+/** Bulk replies as Buffers: a hit is sent without decoding it. */
+const BUFFER_REPLIES = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } } as const;
 
 /**
  * Redis as an optional cache. Every failure is swallowed and counted; the state change is logged
@@ -115,7 +129,6 @@ const withBufferReplies = (client: CacheClient) =>
  */
 export class RedisItemCache implements ItemCache {
   private readonly client: CacheClient;
-  private readonly bytes: ReturnType<typeof withBufferReplies>;
   private readonly deadlines = new Deadlines(DEADLINE_RESOLUTION_MS);
   private readonly state: DependencyState;
   /** id -> time after which no entry older than the failed write can still be in Redis. */
@@ -133,7 +146,6 @@ export class RedisItemCache implements ItemCache {
         this.state.recovered();
         void this.replayPending();
       });
-    this.bytes = withBufferReplies(this.client);
     this.replayTimer = setInterval(() => void this.replayPending(), PENDING_REPLAY_INTERVAL_MS).unref();
   }
 
@@ -157,7 +169,9 @@ export class RedisItemCache implements ItemCache {
       return { kind: "unavailable" };
     }
     try {
-      const value = await this.command(this.bytes.get(key(id)));
+      const value = await this.command(
+        this.client.sendCommand<Buffer | null>(["GET", key(id)], BUFFER_REPLIES),
+      );
       this.state.recovered();
       if (value === null) {
         this.options.metrics.misses.inc();
@@ -174,22 +188,24 @@ export class RedisItemCache implements ItemCache {
   fill(id: string, item: StoredItem): void {
     if (this.isPending(id) || !this.usable()) return;
     this.client
-      .set(key(id), encode(item), {
-        condition: "NX",
-        expiration: { type: "EX", value: this.options.ttlSeconds },
-      })
+      .sendCommand(["SET", key(id), encode(item), "NX", "EX", String(this.options.ttlSeconds)])
       .catch((error: unknown) => this.failed(error));
   }
 
   async store(id: string, item: StoredItem): Promise<void> {
     await this.afterWrite(id, () =>
-      this.client.storeIfNewer(key(id), item.version, encode(item), this.options.ttlSeconds),
+      this.runScript(STORE_IF_NEWER, [
+        key(id),
+        String(item.version),
+        encode(item),
+        String(this.options.ttlSeconds),
+      ]),
     );
   }
 
   async markDeleted(id: string): Promise<void> {
     await this.afterWrite(id, () =>
-      this.client.set(key(id), TOMBSTONE, { expiration: { type: "EX", value: this.options.ttlSeconds } }),
+      this.client.sendCommand(["SET", key(id), TOMBSTONE, "EX", String(this.options.ttlSeconds)]),
     );
   }
 
@@ -222,13 +238,23 @@ export class RedisItemCache implements ItemCache {
       }
       if (!this.usable()) return;
       try {
-        await this.command(this.client.del(key(id)));
+        await this.command(this.client.sendCommand(["DEL", key(id)]));
         // A newer failure for the same id set a new deadline and stays pending.
         if (this.pending.get(id) === deadline) this.pending.delete(id);
       } catch (error) {
         this.failed(error);
         return;
       }
+    }
+  }
+
+  /** EVALSHA, then EVAL once when Redis has not cached the script (a restart, a new primary). */
+  private async runScript(script: LuaScript, keysThenArgs: RedisArgument[]): Promise<unknown> {
+    try {
+      return await this.client.sendCommand(["EVALSHA", script.sha1, script.numberOfKeys, ...keysThenArgs]);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+      return this.client.sendCommand(["EVAL", script.source, script.numberOfKeys, ...keysThenArgs]);
     }
   }
 

@@ -1,5 +1,3 @@
-// First, so the modules below load through the compile cache.
-import "./compile-cache";
 import { flushCompileCache } from "node:module";
 import { performance } from "node:perf_hooks";
 import type { FastifyInstance } from "fastify";
