@@ -1,6 +1,6 @@
 // SLA verdicts and the printed tables of `npm run bench` (Markdown, so they paste into the README).
 import type { BenchResults, LoadFigures, SlaVerdict } from "./results";
-import { SLA_MAX_FAILED_SHARE, SLA_P99_9_MS, type SlaBound } from "./scenarios";
+import { SCENARIOS, SLA_MAX_FAILED_SHARE, SLA_P99_9_MS, STARTUP_TARGET_MS, type SlaBound } from "./scenarios";
 
 /** PASS when p99.9 is under the bound and at most 0.1 % of the requests failed (errors or non-2xx). */
 export function judgeSla(figures: LoadFigures, bound: SlaBound): SlaVerdict {
@@ -136,5 +136,40 @@ export function formatResults(results: BenchResults): string {
     formatStartup(startup),
     `RSS: idle ${footprint.idleRssMiB.toFixed(0)} MiB, peak under load ${footprint.peakRssUnderLoadMiB.toFixed(0)} MiB`,
     `runtime image: ${image}`,
+  ].join("\n");
+}
+
+const verdict = (value: number, target: number) => `${value <= target ? "met" : "NOT met"}`;
+
+/** README's summary of bench/results.json: CPU per request against the bare server, and start-up, with their targets. */
+export function formatSummary(results: BenchResults): string {
+  const rows = results.scenarios.map((scenario) => {
+    const target = SCENARIOS.find(({ name }) => name === scenario.name)?.cpuTargetToBare;
+    const ratio = scenario.cpuToBare ?? null;
+    return [
+      scenario.name,
+      fixed(scenario.rps),
+      fixed(scenario.latencyMs.p99),
+      micros(scenario.cpuMicrosPerRequest),
+      micros(scenario.bare?.cpuMicrosPerRequest),
+      ratio === null ? "-" : ratio.toFixed(2),
+      target === undefined ? "-" : `<= ${target.toFixed(1)}`,
+      target === undefined || ratio === null ? "-" : verdict(ratio, target),
+    ];
+  });
+  const { startup, machine } = results;
+  return [
+    `\`npm run bench\` on ${machine.date.slice(0, 10)}, Node ${machine.node.replace(/^v/, "")}, ${machine.cpus} CPUs ` +
+      `(${machine.cpuModel}), load average ${machine.loadAverageAtStart.join(" ")} at the start; ` +
+      `${results.settings.connections} connections, ${results.settings.durationSeconds} s per scenario.`,
+    "",
+    table(
+      ["scenario", "rps", "p99 ms", "CPU µs/req", "bare µs/req", "CPU x bare", "target", "verdict"],
+      rows,
+    ),
+    "",
+    `Start-up, spawn to the first 200 on \`/readyz\` (schema migrated): median ${fixed(startup.medianReadyMs)} ms, ` +
+      `target <= ${STARTUP_TARGET_MS} ms: ${verdict(startup.medianReadyMs, STARTUP_TARGET_MS)}; ` +
+      `bare node:http ${startup.bareMedianReadyMs === undefined ? "-" : fixed(startup.bareMedianReadyMs)} ms.`,
   ].join("\n");
 }

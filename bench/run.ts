@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--scenario NAME]... [--out PATH] [--stack NAME] [--no-pin] [--no-build]
+// `npm run bench [-- --quick] [--readme] [--scenario NAME]... [--out PATH] [--stack NAME] [--no-pin] [--no-build]
 //   [--connections N] [--duration S] [--warmup S] [--env NAME=value]...`
 //
 // Measures what ONE replica of the API sustains: builds the API, starts a PostgreSQL primary + streaming
@@ -17,6 +17,7 @@ import { startRedis } from "../local/redis";
 import { hitRatio, readCacheCounters } from "./api-metrics";
 import { connectActivitySampler, type ActivitySampler } from "./db-activity";
 import { measureRuntimeImage } from "./image-size";
+import { writeReadmeSummary } from "./readme-summary";
 import { measureLoad, warmUp, type LoadSettings, type LoadTarget } from "./load";
 import { peakRssMiB, pinThisProcess, planCpus, rssMiB, type CpuPlan } from "./proc";
 import { connectFlusher, type Flusher } from "./redis-flush";
@@ -56,6 +57,9 @@ interface Cli {
   readonly envOverrides: Readonly<Record<string, string>>;
   /** Only time start-ups (and print each step's cost): no load, nothing written. */
   readonly startupOnly: boolean;
+  /** `--readme`: rewrite README's summary from bench/results.json, measure nothing. */
+  readonly readmeOnly: boolean;
+  readonly fullRun: boolean;
 }
 
 function positive(name: string, raw: string | undefined, fallback: number): number {
@@ -87,6 +91,7 @@ function parseCli(argv: string[]): Cli {
       warmup: { type: "string" },
       startup: { type: "boolean", default: false },
       startups: { type: "string" },
+      readme: { type: "boolean", default: false },
     },
     strict: true,
   });
@@ -111,6 +116,15 @@ function parseCli(argv: string[]): Cli {
     build: !values["no-build"],
     envOverrides: Object.fromEntries((values.env ?? []).map(parseAssignment)),
     startupOnly: values.startup,
+    readmeOnly: values.readme,
+    // Only a run with every default may stand for the API in README's summary.
+    fullRun:
+      !quick &&
+      values.scenario === undefined &&
+      values.out === undefined &&
+      values.stack === "prod" &&
+      !values["no-pin"] &&
+      [values.connections, values.duration, values.warmup, values.env].every((value) => value === undefined),
   };
 }
 
@@ -272,6 +286,11 @@ async function main(): Promise<void> {
   const startedAt = performance.now();
   const loadAverageAtStart = loadavg().map((load) => Math.round(load * 100) / 100);
   const cli = parseCli(process.argv.slice(2));
+  if (cli.readmeOnly) {
+    writeReadmeSummary();
+    process.stdout.write("wrote README.md's bench summary from bench/results.json\n");
+    return;
+  }
   const { settings } = cli;
   const cpuPlan = planCpus(cli.pin);
   pinThisProcess(cpuPlan);
@@ -348,7 +367,7 @@ async function main(): Promise<void> {
 
     let image: { appLayerMiB: number | null; base: string | null } = { appLayerMiB: null, base: null };
     if (settings.measureImage) {
-      log("measuring the runtime image's layers (npm ci --omit=dev in a temp dir)");
+      log("measuring the runtime image's layers (the files its runtime stage copies)");
       image = measureRuntimeImage(join(REPO_ROOT, "app-image"));
     }
 
@@ -375,13 +394,15 @@ async function main(): Promise<void> {
         imageAppLayerMiB: image.appLayerMiB,
         imageBase: image.base,
         imageNote: settings.measureImage
-          ? "production node_modules + dist, du -sk; base image not included"
+          ? "the bundled server the runtime stage copies (dist/main.js, dist/server.js); base image not included"
           : "skipped (--quick)",
       },
       totalSeconds: (performance.now() - startedAt) / 1000,
     };
     mkdirSync(dirname(cli.out), { recursive: true });
     writeFileSync(cli.out, `${JSON.stringify(results, null, 2)}\n`);
+    // A partial or experimental run leaves README's summary alone.
+    if (cli.fullRun) writeReadmeSummary(results);
     process.stdout.write(
       `${formatResults(results)}\n\nwritten: ${cli.out} (${results.totalSeconds.toFixed(0)} s)\n`,
     );

@@ -10,6 +10,9 @@ export const SLA_P99_9_MS: Readonly<Record<SlaBound, number>> = { GET: 100, POST
 /** Largest share of failed requests (connection errors + non-2xx) a passing scenario may have: p99.9 leaves 0.1 %. */
 export const SLA_MAX_FAILED_SHARE = 0.001;
 
+/** Longest median spawn-to-ready a scale-out or cold start may take (schema already migrated). */
+export const STARTUP_TARGET_MS = 400;
+
 /** How often the cache-miss scenario empties Redis. */
 export const MISS_FLUSH_INTERVAL_MS = 250;
 
@@ -31,6 +34,8 @@ export interface Scenario {
   readonly readsById: boolean;
   /** The scenario whose request shape (methods, bodies) the bare baseline replays for this one. */
   readonly bareShape: string;
+  /** The most server CPU per request this scenario may cost, as a multiple of the bare server's. */
+  readonly cpuTargetToBare?: number;
   /**
    * The requests connection `connection` (of `connections`) sends, in a loop. Built once per connection,
    * so the load generator spends no CPU per request on building them.
@@ -93,6 +98,7 @@ export const SCENARIOS: readonly Scenario[] = [
     sla: "GET",
     readsById: true,
     bareShape: "get-hit",
+    cpuTargetToBare: 2.0,
     requestsFor: ({ hitIds }, connection, connections) =>
       sliceFor(hitIds, connection, connections).map(getItem),
   },
@@ -119,6 +125,7 @@ export const SCENARIOS: readonly Scenario[] = [
     sla: "GET",
     readsById: false,
     bareShape: "get-hit",
+    cpuTargetToBare: 3.0,
     requestsFor: () => [{ method: "GET", path: "/v1/items?limit=20" }],
   },
   {
@@ -127,6 +134,7 @@ export const SCENARIOS: readonly Scenario[] = [
     sla: "POST",
     readsById: false,
     bareShape: "post",
+    cpuTargetToBare: 3.0,
     requestsFor: () => [postItem()],
   },
   {
@@ -135,6 +143,7 @@ export const SCENARIOS: readonly Scenario[] = [
     sla: "PUT",
     readsById: false,
     bareShape: "put",
+    cpuTargetToBare: 3.0,
     requestsFor: ({ ids }, connection, connections) => sliceFor(ids, connection, connections).map(putItem),
   },
   {
