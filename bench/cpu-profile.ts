@@ -1,6 +1,8 @@
 // Reads a V8 .cpuprofile (what `node --cpu-prof` writes) and ranks functions by self time: the time
 // the CPU spent in the function's own code, callees excluded, which is where optimisation pays.
-import { sep } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { SourceMap, type SourceMapPayload } from "node:module";
+import { dirname, resolve, sep } from "node:path";
 
 /** The parts of the Chrome DevTools CPU profile format this module reads. */
 export interface CpuProfile {
@@ -11,6 +13,8 @@ export interface CpuProfile {
       readonly url: string;
       /** 0-based; -1 when unknown. */
       readonly lineNumber: number;
+      /** 0-based; -1 when unknown. */
+      readonly columnNumber?: number;
     };
   }>;
   readonly startTime: number;
@@ -47,6 +51,41 @@ export interface ProfileSummary {
   readonly byPackage: ReadonlyArray<{ readonly name: string; readonly selfMs: number }>;
   /** Every function with samples, largest self time first. */
   readonly functions: readonly FunctionCost[];
+}
+
+/**
+ * Where a frame of generated code (a bundle) was written: a path and a 0-based line, or undefined
+ * to keep the frame as it is.
+ */
+export type SourceLocator = (
+  path: string,
+  line: number,
+  column: number,
+) => { path: string; line: number } | undefined;
+
+/**
+ * Reads the source map next to each script (`server.js.map`, esbuild's `--sourcemap`), so the
+ * one-file bundle's frames count for the package or app module they came from.
+ */
+export function sourceMapLocator(): SourceLocator {
+  const maps = new Map<string, SourceMap | undefined>();
+  const mapOf = (path: string) => {
+    if (!maps.has(path)) {
+      const mapPath = `${path}.map`;
+      maps.set(
+        path,
+        existsSync(mapPath)
+          ? new SourceMap(JSON.parse(readFileSync(mapPath, "utf8")) as SourceMapPayload)
+          : undefined,
+      );
+    }
+    return maps.get(path);
+  };
+  return (path, line, column) => {
+    const entry = mapOf(path)?.findEntry(line, column);
+    if (entry === undefined || !("originalSource" in entry)) return undefined;
+    return { path: resolve(dirname(path), entry.originalSource), line: entry.originalLine };
+  };
 }
 
 const NODE_MODULES = `${sep}node_modules${sep}`;
@@ -86,16 +125,23 @@ function samplesIn(profile: CpuProfile, window: ProfileWindow | undefined): read
   });
 }
 
+export interface SummaryOptions {
+  readonly repoRoot: string;
+  /** Frames under it (and outside node_modules) are the app's. */
+  readonly appRoot: string;
+  /** Only the samples inside it count (say, the measured load, without start-up). */
+  readonly window?: ProfileWindow;
+  /** Maps frames of generated code back to their sources. */
+  readonly locate?: SourceLocator;
+}
+
 /**
  * Self time per function (samples x mean sampling interval), grouped by function name and
- * `file:line`, so the same function reached through different call paths adds up. With a
- * `window`, only the samples inside it count (say, the measured load, without start-up).
+ * `file:line`, so the same function reached through different call paths adds up.
  */
 export function summarizeProfile(
   profile: CpuProfile,
-  repoRoot: string,
-  appRoot: string,
-  window?: ProfileWindow,
+  { repoRoot, appRoot, window, locate }: SummaryOptions,
 ): ProfileSummary {
   const samples = samplesIn(profile, window);
   const profileMs = (profile.endTime - profile.startTime) / 1_000;
@@ -116,9 +162,15 @@ export function summarizeProfile(
       idleMs += selfMs;
       continue;
     }
-    const path = pathOf(callFrame.url);
+    const generatedPath = pathOf(callFrame.url);
+    const source =
+      generatedPath !== "" && callFrame.lineNumber >= 0
+        ? locate?.(generatedPath, callFrame.lineNumber, callFrame.columnNumber ?? 0)
+        : undefined;
+    const path = source?.path ?? generatedPath;
+    const lineNumber = source?.line ?? callFrame.lineNumber;
     const origin = originOf(path, appRoot);
-    const line = callFrame.lineNumber >= 0 ? `:${callFrame.lineNumber + 1}` : "";
+    const line = lineNumber >= 0 ? `:${lineNumber + 1}` : "";
     const location = path === "" ? "" : `${shortLocation(path, origin, repoRoot)}${line}`;
     const name = callFrame.functionName === "" ? "(anonymous)" : callFrame.functionName;
     const key = `${name}\u0000${location}`;
@@ -140,7 +192,7 @@ export function summarizeProfile(
 const percent = (part: number, whole: number) => `${whole > 0 ? ((100 * part) / whole).toFixed(1) : "0.0"} %`;
 
 const ORIGIN_LABEL: Readonly<Record<CodeOrigin, string>> = {
-  app: "app (app-image/dist)",
+  app: "app (app-image/src)",
   node_modules: "node_modules",
   node: "node internals (node:*)",
   native: "native (GC, C++, program)",

@@ -14,7 +14,13 @@ import { SERVER_SCRIPT } from "../local/api";
 import { startPostgresPair } from "../local/postgres";
 import { removeTempDir, trackTempDir } from "../local/processes";
 import { startRedis } from "../local/redis";
-import { formatSummary, summarizeProfile, type CpuProfile, type ProfileWindow } from "./cpu-profile";
+import {
+  formatSummary,
+  sourceMapLocator,
+  summarizeProfile,
+  type CpuProfile,
+  type ProfileWindow,
+} from "./cpu-profile";
 import { measureLoad, warmUp, type LoadSettings } from "./load";
 import { pinThisProcess, planCpus } from "./proc";
 import { connectFlusher, type Flusher } from "./redis-flush";
@@ -25,7 +31,7 @@ import { startServer, type ServerProcess } from "./server-process";
 import { REPO_ROOT, stackConfig as readStackConfig } from "../lib/stack-files";
 
 const DEFAULT_SCENARIO = "get-hit";
-const APP_DIST = join(REPO_ROOT, "app-image", "dist");
+const APP_ROOT = join(REPO_ROOT, "app-image");
 
 function positiveInteger(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
@@ -144,7 +150,12 @@ async function main(): Promise<void> {
     const profilePath = onlyProfileIn(workDir);
     if (cli.save !== undefined) copyFileSync(profilePath, cli.save);
     const profile = JSON.parse(readFileSync(profilePath, "utf8")) as CpuProfile;
-    const summary = summarizeProfile(profile, REPO_ROOT, APP_DIST, window);
+    const summary = summarizeProfile(profile, {
+      repoRoot: REPO_ROOT,
+      appRoot: APP_ROOT,
+      window,
+      locate: sourceMapLocator(),
+    });
     const cpuMicros = (figures.server.cpuSeconds * 1e6) / Math.max(figures.requests, 1);
     process.stdout.write(
       [

@@ -3,12 +3,15 @@
 // never the figures.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { summarizeProfile, type CpuProfile } from "../../bench/cpu-profile";
+import { sourceMapLocator, summarizeProfile, type CpuProfile } from "../../bench/cpu-profile";
 import { exitOf, stopChild } from "../../local/processes";
 
 const REPO_ROOT = resolve(__dirname, "..", "..");
-const APP_DIST = `${REPO_ROOT}/app-image/dist`;
+const APP_ROOT = `${REPO_ROOT}/app-image`;
+const APP_DIST = `${APP_ROOT}/dist`;
 
 describe("bench/cpu-profile summarizeProfile", () => {
   const frame = (id: number, functionName: string, url: string, lineNumber: number) => ({
@@ -33,7 +36,7 @@ describe("bench/cpu-profile summarizeProfile", () => {
   };
 
   it("adds self time per function and file:line, splits it by origin and leaves idle out of the busy time", () => {
-    const summary = summarizeProfile(profile, REPO_ROOT, APP_DIST);
+    const summary = summarizeProfile(profile, { repoRoot: REPO_ROOT, appRoot: APP_ROOT });
     assert.equal(summary.wallMs, 100);
     assert.equal(summary.idleMs, 20);
     assert.equal(summary.busyMs, 80);
@@ -48,6 +51,48 @@ describe("bench/cpu-profile summarizeProfile", () => {
     );
     assert.deepEqual(summary.byOrigin, { app: 30, node_modules: 30, node: 10, native: 10 });
     assert.deepEqual(summary.byPackage, [{ name: "fastify", selfMs: 30 }]);
+  });
+
+  it("counts a bundle's frames for the package or app module its source map names", () => {
+    const dir = mkdtempSync(join(tmpdir(), "profile-map-"));
+    try {
+      const bundle = join(dir, "dist", "server.js");
+      // Line 1, columns 0-4 come from the app's routes.ts line 1; from column 5 on, pg's client.js line 2.
+      const map = {
+        version: 3,
+        sources: ["../src/routes.ts", "../node_modules/pg/lib/client.js"],
+        names: [],
+        mappings: "AAAA,KCCA",
+      };
+      mkdirSync(join(dir, "dist"));
+      writeFileSync(`${bundle}.map`, JSON.stringify(map));
+      const bundled: CpuProfile = {
+        startTime: 0,
+        endTime: 30_000,
+        nodes: [
+          {
+            id: 1,
+            callFrame: { functionName: "handler", url: `file://${bundle}`, lineNumber: 0, columnNumber: 1 },
+          },
+          {
+            id: 2,
+            callFrame: { functionName: "query", url: `file://${bundle}`, lineNumber: 0, columnNumber: 7 },
+          },
+        ],
+        samples: [1, 2, 2],
+      };
+      const summary = summarizeProfile(bundled, { repoRoot: dir, appRoot: dir, locate: sourceMapLocator() });
+      assert.deepEqual(
+        summary.functions.map(({ name, location, origin, selfMs }) => [name, location, origin, selfMs]),
+        [
+          ["query", "pg/lib/client.js:2", "node_modules", 20],
+          ["handler", "src/routes.ts:1", "app", 10],
+        ],
+      );
+      assert.deepEqual(summary.byPackage, [{ name: "pg", selfMs: 20 }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
