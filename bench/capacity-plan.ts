@@ -314,11 +314,28 @@ export function nodesFor(stack: CapacitySettings, replicas: number): NodeNeed {
       },
       { label: "nodes", formula: `${replicas} replicas / ${podsPerNode} pods per node`, value: nodes },
       {
-        label: "nodes per zone (node pool maxNodeCount)",
+        label: "nodes per zone",
         formula: `${nodes} nodes / ${zones} zone${zones === 1 ? "" : "s"}`,
         value: perZone,
       },
     ],
+  };
+}
+
+/**
+ * The node pool's maximum per zone (maxNodeCount): at `replicas`, a rollout adds
+ * gke.rolloutMaxSurge pods, and config.ts refuses a pool they do not all fit.
+ */
+function poolMaximumFor(stack: CapacitySettings, replicas: number): { perZone: number; step: PlanStep } {
+  const surge = stack.gke.rolloutMaxSurge;
+  const { perZone, podsPerNode, zones, total } = nodesFor(stack, replicas + surge);
+  return {
+    perZone,
+    step: {
+      label: "nodes per zone during a rollout at peak (node pool maxNodeCount)",
+      formula: `(${replicas} replicas + gke.rolloutMaxSurge ${surge}) / ${podsPerNode} pods per node = ${total} nodes / ${zones} zone${zones === 1 ? "" : "s"}`,
+      value: perZone,
+    },
   };
 }
 
@@ -333,6 +350,7 @@ function planGke(inputs: CapacityInputs, d: Demand): PlatformPlan {
   };
   const required = Math.max(byThroughput.value, byInFlight.value);
   const nodes = nodesFor(stack, required);
+  const pool = poolMaximumFor(stack, required);
   return {
     platform: "gke",
     steps: [
@@ -345,6 +363,7 @@ function planGke(inputs: CapacityInputs, d: Demand): PlatformPlan {
         value: required,
       },
       ...nodes.steps,
+      pool.step,
     ],
     requiredReplicas: required,
     binding:
@@ -365,8 +384,8 @@ function planGke(inputs: CapacityInputs, d: Demand): PlatformPlan {
       {
         setting: "gke.maxNodes (per zone)",
         current: gke.maxNodes,
-        needs: `>= ${nodes.perZone}`,
-        covered: gke.maxNodes >= nodes.perZone,
+        needs: `>= ${pool.perZone}`,
+        covered: gke.maxNodes >= pool.perZone,
       },
       connectionBudgetCheck(stack, gke.maxReplicas, "gke.maxReplicas"),
     ],
@@ -477,7 +496,7 @@ function recommend(inputs: CapacityInputs): Recommendation[] {
   const d = demand(tuned);
   const gke = planGke(tuned, d);
   const cloudrun = planCloudRun(tuned, d);
-  const nodes = nodesFor(tuned.stack, gke.requiredReplicas);
+  const pool = poolMaximumFor(tuned.stack, gke.requiredReplicas);
   // config.ts checks the connection budget for both platforms, whichever is deployed.
   const fleet = Math.max(gke.requiredReplicas, cloudrun.requiredReplicas);
   const slaNote = basis.slaMet ? "" : " (SLA NOT met there: an upper bound, re-measure)";
@@ -514,9 +533,14 @@ function recommend(inputs: CapacityInputs): Recommendation[] {
       why: `kept: ${100 - stack.gke.cpuTargetPercent} % CPU headroom absorbs bursts while the HPA and the node autoscaler react`,
     },
     {
+      setting: "gke.targetRpsPerPod",
+      value: floor((d.replicaRps * tuned.stack.gke.cpuTargetPercent) / 100),
+      why: `used with gke.hpaMetric rps: ${round(d.replicaRps, 0)} rps per replica at 100 % CPU x the ${tuned.stack.gke.cpuTargetPercent} % target, so both metrics scale at the same load`,
+    },
+    {
       setting: "gke.maxNodes",
-      value: nodes.perZone,
-      why: nodes.steps.map((step) => `${step.label} = ${step.value}`).join(", "),
+      value: pool.perZone,
+      why: `${pool.step.label} = ${pool.perZone}`,
     },
     ...poolRecommendations(stack, basis, d, fleet),
     {

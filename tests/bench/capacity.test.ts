@@ -142,12 +142,32 @@ describe("capacity plan", () => {
         "cloudrun.maxInstances": 417,
         "gke.maxReplicas": 417,
         "gke.cpuTargetPercent": 60,
+        "gke.targetRpsPerPod": 3000,
         "gke.maxNodes": 47,
         "app.poolMax": 4,
         "database.maxConnections": 1854,
         "NODE_OPTIONS (set from app.memory)": "--max-old-space-size=768",
       });
     });
+  });
+
+  it("recommends a gke.maxNodes that also holds a rollout's surge at peak, as config.ts requires", () => {
+    // 1,250,000 rps / (6510 x 0.6) = 321 replicas: 107 nodes, 36 per zone; a rollout adds
+    // gke.rolloutMaxSurge 5 pods: 326 / 3 = 109 nodes, 37 per zone.
+    const settings = {
+      platform: "gke",
+      targetConcurrentRequests: 50000,
+      app: { cpu: "1", memory: "1Gi", poolMax: 2, maxInFlight: 1000 },
+      gke: { regional: true, machineType: "e2-standard-4", maxNodes: 200, maxReplicas: 400 },
+      database: { maxConnections: 2000 },
+    };
+    const plan = planCapacity({ basis: basis({ rps: 6510 }), stack: stack(settings) });
+    const { "gke.maxReplicas": maxReplicas, "gke.maxNodes": maxNodes } = recommended(plan);
+    assert.deepEqual([maxReplicas, maxNodes], [321, 37]);
+    const applied = (nodes: unknown) =>
+      stack({ ...settings, gke: { ...settings.gke, maxReplicas, maxNodes: nodes } });
+    assert.doesNotThrow(() => applied(maxNodes));
+    assert.throws(() => applied(36), /gke\.rolloutMaxSurge/);
   });
 
   describe("a Cloud Run stack whose limits bind (4000 rps at 50 ms, 2 vCPU, in-flight 100, concurrency 80)", () => {

@@ -293,8 +293,8 @@ describe("policy pack on the offline plans", function () {
       );
       // The same grants, with the registered pool grown past them.
       const pool = onlyResource(plan, TYPES.gkeNodePool);
-      // One node per zone beyond prod's maximum: (maxNodes + 1) x 3 zones x 4 vCPUs and x 50 GB.
-      const nodes = (stackConfig("prod").gke.maxNodes + 1) * 3;
+      // One node per zone beyond what the grants hold: 3 zones x 4 vCPUs (e2-standard-4) and x 50 GB.
+      const nodes = (Math.floor(Math.max(grants.cpus / (3 * 4), grants.ssdTotalGb / (3 * 50))) + 1) * 3;
       const grown = variant(pool, { "autoscaling.maxNodeCount": nodes / 3 });
       const messages = await quotaViolations(
         plan,
