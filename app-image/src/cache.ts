@@ -1,4 +1,4 @@
-import type { Counter } from "prom-client";
+import { Counter, type Registry } from "prom-client";
 import { createHash } from "node:crypto";
 import { RedisClient, RESP_TYPES, type RedisArgument } from "@redis/client";
 import { Deadlines } from "./deadlines";
@@ -25,9 +25,30 @@ export interface ItemCache {
 }
 
 export interface CacheMetrics {
-  readonly hits: Counter;
-  readonly misses: Counter;
-  readonly errors: Counter;
+  readonly cacheHits: Counter;
+  readonly cacheMisses: Counter;
+  readonly cacheErrors: Counter;
+}
+
+/** The cache's counters, on `registers` (none: counted but never exported). */
+export function cacheMetrics(registers: Registry[]): CacheMetrics {
+  return {
+    cacheHits: new Counter({
+      name: "cache_hits_total",
+      help: "Item lookups answered by the cache",
+      registers,
+    }),
+    cacheMisses: new Counter({
+      name: "cache_misses_total",
+      help: "Item lookups the cache could not answer",
+      registers,
+    }),
+    cacheErrors: new Counter({
+      name: "cache_errors_total",
+      help: "Failed or skipped cache operations",
+      registers,
+    }),
+  };
 }
 
 export interface CacheOptions {
@@ -161,11 +182,11 @@ export class RedisItemCache implements ItemCache {
 
   async lookup(id: string): Promise<CacheLookup> {
     if (this.isPending(id)) {
-      this.options.metrics.misses.inc();
+      this.options.metrics.cacheMisses.inc();
       return { kind: "unavailable" };
     }
     if (!this.usable()) {
-      this.options.metrics.errors.inc();
+      this.options.metrics.cacheErrors.inc();
       return { kind: "unavailable" };
     }
     try {
@@ -174,10 +195,10 @@ export class RedisItemCache implements ItemCache {
       );
       this.state.recovered();
       if (value === null) {
-        this.options.metrics.misses.inc();
+        this.options.metrics.cacheMisses.inc();
         return { kind: "miss" };
       }
-      this.options.metrics.hits.inc();
+      this.options.metrics.cacheHits.inc();
       return decode(value);
     } catch (error) {
       this.failed(error);
@@ -276,7 +297,7 @@ export class RedisItemCache implements ItemCache {
   }
 
   private failed(error: unknown): void {
-    this.options.metrics.errors.inc();
+    this.options.metrics.cacheErrors.inc();
     this.cooldownUntil = Date.now() + COOLDOWN_AFTER_FAILURE_MS;
     this.state.failed(error, "serving from PostgreSQL");
   }

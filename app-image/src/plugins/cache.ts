@@ -24,13 +24,7 @@ export const cachePlugin = fp<CachePluginOptions>(
       app.decorate("cache", null);
       return;
     }
-    const { cacheHits, cacheMisses, cacheErrors } = app.metrics;
-    const cache = new RedisItemCache({
-      ...options,
-      url,
-      log: app.log,
-      metrics: { hits: cacheHits, misses: cacheMisses, errors: cacheErrors },
-    });
+    const cache = new RedisItemCache({ ...options, url, log: app.log, metrics: app.metrics });
     app.log.info({ cache: describeEndpoint(url), tls: url.startsWith("rediss:") }, "cache: Redis");
     cache.connect();
     app.decorate("cache", cache);

@@ -1,13 +1,11 @@
 import fp from "fastify-plugin";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { cacheMetrics, type CacheMetrics } from "../cache";
 import type { PoolStats } from "../database";
 
-export interface Metrics {
+export interface Metrics extends CacheMetrics {
   readonly registry: Registry;
   readonly httpRequestsInFlight: Gauge;
-  readonly cacheHits: Counter;
-  readonly cacheMisses: Counter;
-  readonly cacheErrors: Counter;
 }
 
 declare module "fastify" {
@@ -66,21 +64,7 @@ export const metricsPlugin = fp(
         help: "Requests being handled (health and metrics endpoints excluded)",
         registers,
       }),
-      cacheHits: new Counter({
-        name: "cache_hits_total",
-        help: "Item lookups answered by the cache",
-        registers,
-      }),
-      cacheMisses: new Counter({
-        name: "cache_misses_total",
-        help: "Item lookups the cache could not answer",
-        registers,
-      }),
-      cacheErrors: new Counter({
-        name: "cache_errors_total",
-        help: "Failed or skipped cache operations",
-        registers,
-      }),
+      ...cacheMetrics(registers),
     });
 
     // One pair of label children per method, route and status (a fixed set), looked up by one
