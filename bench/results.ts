@@ -61,6 +61,18 @@ export const scenarioResultSchema = loadFiguresSchema.extend({
     .optional(),
   /** cpuMicrosPerRequest / bare.cpuMicrosPerRequest: what one request of the API costs in bare requests. */
   cpuToBare: z.number().nullable().optional(),
+  /**
+   * The floor server (bench/floor-server.ts: node:http plus the API's storage code, nothing else)
+   * under this same scenario, measured in the same run: what the scenario's round trips cost alone.
+   */
+  floor: z
+    .object({
+      cpuMicrosPerRequest: z.number().nonnegative(),
+      rps: z.number(),
+      cpuToBare: z.number().nullable(),
+    })
+    .nullable()
+    .optional(),
   /** PostgreSQL client connections busy (not idle), sampled every 250 ms; null when not sampled. */
   database: z
     .object({

@@ -3,13 +3,16 @@
 //
 // Measures what ONE replica of the API sustains: builds the API, starts a PostgreSQL primary + streaming
 // replica and Redis (local/), starts the API with the stack's production settings on its own
-// CPU, seeds items through the API, drives each scenario with autocannon, then a bare node:http server
-// the same way as the baseline. Prints a table and writes bench/results.json for `npm run capacity`.
+// CPU, seeds items through the API, drives each scenario with autocannon, then the same scenarios
+// against the floor server (node:http plus the API's storage code: what the round trips cost alone),
+// then a bare node:http server the same way as the baseline. Prints a table and writes
+// bench/results.json for `npm run capacity`.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, tmpdir, totalmem, type as osType } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import { bundle } from "../app-image/src/bundle";
 import { SERVER_SCRIPT } from "../local/api";
 import { startPostgresPair } from "../local/postgres";
 import { trackTempDir } from "../local/processes";
@@ -36,6 +39,7 @@ import { startServer, type ServerProcess } from "./server-process";
 import { REPO_ROOT, stackConfig as readStackConfig } from "../lib/stack-files";
 
 const BARE_SERVER_SCRIPT = join(__dirname, "bare-server.mjs");
+const FLOOR_SERVER_SOURCE = join(__dirname, "floor-server.ts");
 const DEFAULT_OUT = join(__dirname, "results.json");
 
 interface RunSettings extends LoadSettings {
@@ -194,17 +198,32 @@ interface ScenarioRun {
   readonly settings: LoadSettings;
 }
 
-async function runScenario(scenario: Scenario, run: ScenarioRun): Promise<ScenarioResult> {
-  const { api, context, sampler, settings } = run;
+/** Set-up, warm-up, `measure`, tear-down of one scenario against one server. */
+async function underScenario<T>(
+  scenario: Scenario,
+  server: ServerProcess,
+  label: string,
+  { context, settings }: { readonly context: ScenarioContext; readonly settings: LoadSettings },
+  measure: (target: LoadTarget) => Promise<T>,
+): Promise<T> {
   const target: LoadTarget = {
-    label: scenario.name,
-    baseUrl: api.baseUrl,
-    pid: api.pid,
+    label,
+    baseUrl: server.baseUrl,
+    pid: server.pid,
     requestsFor: (connection, connections) => scenario.requestsFor(context, connection, connections),
   };
   await scenario.setUp?.(context);
   try {
     await warmUp(target, settings);
+    return await measure(target);
+  } finally {
+    await scenario.tearDown?.(context);
+  }
+}
+
+async function runScenario(scenario: Scenario, run: ScenarioRun): Promise<ScenarioResult> {
+  const { api, sampler, settings } = run;
+  return underScenario(scenario, api, scenario.name, run, async (target) => {
     const countersBefore = await readCacheCounters(api.baseUrl);
     sampler.start();
     const figures = await measureLoad(target, settings);
@@ -219,11 +238,50 @@ async function runScenario(scenario: Scenario, run: ScenarioRun): Promise<Scenar
       cpuMicrosPerRequest: cpuMicrosPerRequest(figures),
       bare: null,
       cpuToBare: null,
+      floor: null,
       database,
       sla: judgeSla(figures, scenario.sla),
     };
+  });
+}
+
+/**
+ * Every scenario again against the floor server (bench/floor-server.ts) in one process, as the API
+ * ran them: the same environment, request shapes and cache state, the hit pool read in first.
+ */
+async function runFloor(
+  scenarios: readonly Scenario[],
+  env: Record<string, string>,
+  logDir: string,
+  cpuPlan: CpuPlan,
+  run: { readonly context: ScenarioContext; readonly settings: LoadSettings },
+): Promise<Map<string, LoadFigures>> {
+  const script = join(logDir, "floor-server.js");
+  await bundle(FLOOR_SERVER_SOURCE, script);
+  const floor = await startServer({
+    script,
+    env,
+    readyPath: "/",
+    logFile: join(logDir, "floor.log"),
+    cpus: cpuPlan,
+  });
+  try {
+    await readAll(floor.baseUrl, run.context.hitIds);
+    const figures = new Map<string, LoadFigures>();
+    for (const scenario of scenarios) {
+      const label = `floor (${scenario.name})`;
+      const measured = await underScenario(scenario, floor, label, run, (target) =>
+        measureLoad(target, run.settings),
+      );
+      const failed = measured.errors + measured.non2xx;
+      if (failed > 0)
+        throw new Error(`${label}: ${failed} requests failed; see ${join(logDir, "floor.log")}`);
+      log(`${label}: ${measured.rps.toFixed(0)} rps, ${cpuMicrosPerRequest(measured).toFixed(0)} µs/req`);
+      figures.set(scenario.name, measured);
+    }
+    return figures;
   } finally {
-    await scenario.tearDown?.(context);
+    await floor.stop();
   }
 }
 
@@ -345,6 +403,9 @@ async function main(): Promise<void> {
     await api.stop();
     api = undefined;
 
+    log("floor: node:http plus the API's storage code, every scenario again");
+    const floorByScenario = await runFloor(cli.scenarios, env, logDir, cpuPlan, { context, settings });
+
     // The bare server under each request shape the scenarios need: a POST costs even node:http more
     // than a GET, so each scenario's CPU is compared with the bare cost of the same requests.
     const shapes = [...new Set([BASELINE_SCENARIO, ...cli.scenarios.map((scenario) => scenario.bareShape)])];
@@ -363,6 +424,14 @@ async function main(): Promise<void> {
       const bareMicros = cpuMicrosPerRequest(bare);
       scenario.bare = { shape, cpuMicrosPerRequest: bareMicros, rps: bare.rps };
       scenario.cpuToBare = bareMicros > 0 ? (scenario.cpuMicrosPerRequest ?? 0) / bareMicros : null;
+      const floor = floorByScenario.get(scenario.name);
+      if (floor === undefined) continue;
+      const floorMicros = cpuMicrosPerRequest(floor);
+      scenario.floor = {
+        cpuMicrosPerRequest: floorMicros,
+        rps: floor.rps,
+        cpuToBare: bareMicros > 0 ? floorMicros / bareMicros : null,
+      };
     }
 
     let image: { appLayerMiB: number | null; base: string | null } = { appLayerMiB: null, base: null };

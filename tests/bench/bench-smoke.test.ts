@@ -1,5 +1,5 @@
 // `npm run bench` end to end in its smallest form (--quick, one scenario): real PostgreSQL pair, Redis,
-// API and baseline server. Asserts the pipeline produced figures, never what they are.
+// API, floor and baseline servers. Asserts the pipeline produced figures, never what they are.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -24,7 +24,7 @@ describe("npm run bench -- --quick --scenario get-hit", function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("measures the scenario and the bare baseline and writes them to --out", async () => {
+  it("measures the scenario, the floor and the bare baseline and writes them to --out", async () => {
     const out = join(dir, "results.json");
     // The suite builds app-image before mocha; --no-build keeps the smoke run short.
     bench = spawn(
@@ -57,6 +57,10 @@ describe("npm run bench -- --quick --scenario get-hit", function () {
     assert.ok(getHit.requests > 0 && getHit.server.cpuSeconds > 0, JSON.stringify(getHit));
     assert.ok(results.baseline !== null && results.baseline.rps > 0, "the bare baseline has a positive rps");
     assert.ok(getHit.apiToBareRps !== null && getHit.apiToBareRps > 0, "the api/bare ratio is computed");
+    assert.ok(
+      getHit.floor && getHit.floor.rps > 0 && getHit.floor.cpuMicrosPerRequest > 0 && getHit.floor.cpuToBare,
+      `the floor server ran the scenario: ${JSON.stringify(getHit.floor)}`,
+    );
     assert.equal(results.startup.readyMs.length, 1);
     assert.ok(results.footprint.idleRssMiB > 0);
     assert.match(output, /\| get-hit +\| \d+/, "the table is printed");
