@@ -11,7 +11,7 @@ import { loadConfig } from "../app-image/src/config";
 import { Database } from "../app-image/src/database";
 import { CachedItemsRepository } from "../app-image/src/items/cached-repository";
 import { PostgresItemsRepository, type StoredItem } from "../app-image/src/items/repository";
-import { entityTag, type ItemInput } from "../app-image/src/items/schema";
+import { entityTag, pageBody, type ItemInput } from "../app-image/src/items/schema";
 import { createLogger } from "../app-image/src/logging";
 
 const config = loadConfig(process.env);
@@ -61,7 +61,7 @@ async function answer(request: http.IncomingMessage, body: string, response: htt
   }
   if (method === "GET" && url.startsWith("/v1/items?")) {
     const page = await repository.list(LIST_PAGE);
-    return send(response, 200, Buffer.from(`{"items":${page.itemsJson},"nextCursor":null}`));
+    return send(response, 200, pageBody(page));
   }
   if (!url.startsWith(ITEM_PATH)) return send(response, 200, Buffer.from("{}"));
   const id = url.slice(ITEM_PATH.length);

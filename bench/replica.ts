@@ -1,6 +1,8 @@
 // One replica as a deployment runs it, for the bench and the profiler: the built API and the
-// environment components/workload/api-environment gives a replica of the stack.
+// environment components/workload/api-environment gives a replica of the stack; and the bench's
+// floor server (bench/floor-server.ts), built the same way.
 import { execFileSync } from "node:child_process";
+import { bundle } from "../app-image/src/bundle";
 import { join } from "node:path";
 import { apiEnvironment } from "../components/workload/api-environment";
 import { trafficShares, type StackConfig } from "../config";
@@ -13,6 +15,13 @@ export function buildApi(log: (line: string) => void): void {
   execFileSync("npm", ["--prefix", join(REPO_ROOT, "app-image"), "run", "build"], {
     stdio: ["ignore", 2, 2],
   });
+}
+
+/** Bundles bench/floor-server.ts into `dir` with the server's own options; returns the script's path. */
+export async function buildFloorServer(dir: string): Promise<string> {
+  const script = join(dir, "floor-server.js");
+  await bundle(join(REPO_ROOT, "bench", "floor-server.ts"), script);
+  return script;
 }
 
 /** The stack's replica environment (PORT aside: the harness picks a free one) against local servers. */

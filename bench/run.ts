@@ -12,7 +12,6 @@ import { cpus, loadavg, release, tmpdir, totalmem, type as osType } from "node:o
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { bundle } from "../app-image/src/bundle";
 import { SERVER_SCRIPT } from "../local/api";
 import { startPostgresPair } from "../local/postgres";
 import { trackTempDir } from "../local/processes";
@@ -24,7 +23,7 @@ import { writeReadmeSummary } from "./readme-summary";
 import { measureLoad, warmUp, type LoadSettings, type LoadTarget } from "./load";
 import { peakRssMiB, pinThisProcess, planCpus, rssMiB, type CpuPlan } from "./proc";
 import { connectFlusher, type Flusher } from "./redis-flush";
-import { buildApi, replicaEnv } from "./replica";
+import { buildApi, buildFloorServer, replicaEnv } from "./replica";
 import { formatResults, formatStartup, judgeSla } from "./report";
 import type { BenchResults, LoadFigures, ScenarioResult } from "./results";
 import {
@@ -39,7 +38,6 @@ import { startServer, type ServerProcess } from "./server-process";
 import { REPO_ROOT, stackConfig as readStackConfig } from "../lib/stack-files";
 
 const BARE_SERVER_SCRIPT = join(__dirname, "bare-server.mjs");
-const FLOOR_SERVER_SOURCE = join(__dirname, "floor-server.ts");
 const DEFAULT_OUT = join(__dirname, "results.json");
 
 interface RunSettings extends LoadSettings {
@@ -256,10 +254,8 @@ async function runFloor(
   cpuPlan: CpuPlan,
   run: { readonly context: ScenarioContext; readonly settings: LoadSettings },
 ): Promise<Map<string, LoadFigures>> {
-  const script = join(logDir, "floor-server.js");
-  await bundle(FLOOR_SERVER_SOURCE, script);
   const floor = await startServer({
-    script,
+    script: await buildFloorServer(logDir),
     env,
     readyPath: "/",
     logFile: join(logDir, "floor.log"),
@@ -422,15 +418,16 @@ async function main(): Promise<void> {
       const bare = bareByShape.get(shape);
       if (bare === undefined) continue;
       const bareMicros = cpuMicrosPerRequest(bare);
+      const inBareRequests = (micros: number) => (bareMicros > 0 ? micros / bareMicros : null);
       scenario.bare = { shape, cpuMicrosPerRequest: bareMicros, rps: bare.rps };
-      scenario.cpuToBare = bareMicros > 0 ? (scenario.cpuMicrosPerRequest ?? 0) / bareMicros : null;
+      scenario.cpuToBare = inBareRequests(scenario.cpuMicrosPerRequest ?? 0);
       const floor = floorByScenario.get(scenario.name);
       if (floor === undefined) continue;
       const floorMicros = cpuMicrosPerRequest(floor);
       scenario.floor = {
         cpuMicrosPerRequest: floorMicros,
         rps: floor.rps,
-        cpuToBare: bareMicros > 0 ? floorMicros / bareMicros : null,
+        cpuToBare: inBareRequests(floorMicros),
       };
     }
 

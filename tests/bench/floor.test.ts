@@ -6,10 +6,10 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bundle } from "../../app-image/src/bundle";
 import { PipelinedConnections } from "../../app-image/src/connections";
 import { createLogger } from "../../app-image/src/logging";
 import { migrate } from "../../app-image/src/migrations";
+import { buildFloorServer } from "../../bench/replica";
 import { startServer, type ServerProcess } from "../../bench/server-process";
 import { parseJson, send } from "../../local/http";
 import { assertItem, type ItemPage } from "../support/items";
@@ -36,10 +36,8 @@ describe("bench floor server: node:http in front of the API's storage code", fun
       await connections.end();
     }
     dir = mkdtempSync(join(tmpdir(), "floor-test-"));
-    const script = join(dir, "floor-server.js");
-    await bundle(join(__dirname, "..", "..", "bench", "floor-server.ts"), script);
     floor = await startServer({
-      script,
+      script: await buildFloorServer(dir),
       env: { ...apiEnv },
       readyPath: "/",
       logFile: join(dir, "floor.log"),

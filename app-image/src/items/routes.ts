@@ -1,14 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import { notFound, preconditionFailed } from "../errors";
 import type { ItemsRepository, StoredItem } from "./repository";
-import {
-  encodeCursor,
-  entityTag,
-  parseIfMatch,
-  parseItemId,
-  parseItemInput,
-  parsePageRequest,
-} from "./schema";
+import { entityTag, pageBody, parseIfMatch, parseItemId, parseItemInput, parsePageRequest } from "./schema";
 
 export interface ItemRoutesOptions {
   readonly repository: ItemsRepository;
@@ -35,10 +28,7 @@ export const itemRoutes: FastifyPluginAsync<ItemRoutesOptions> = async (app, { r
 
   app.get("/v1/items", async (request, reply) => {
     const page = await repository.list(parsePageRequest(request.query));
-    const nextCursor = page.next ? `"${encodeCursor(page.next)}"` : "null";
-    return reply
-      .type(JSON_MEDIA_TYPE)
-      .send(Buffer.from(`{"items":${page.itemsJson},"nextCursor":${nextCursor}}`));
+    return reply.type(JSON_MEDIA_TYPE).send(pageBody(page));
   });
 
   app.get<IdParams>("/v1/items/:id", async (request, reply) => {

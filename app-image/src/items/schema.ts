@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { badRequest } from "../errors";
+import type { Page } from "./repository";
 
 export type JsonObject = Record<string, unknown>;
 
@@ -152,4 +153,10 @@ export function parseIfMatch(header: string | undefined): number | undefined {
 
 export function entityTag(item: Pick<Item, "version">): string {
   return `"${item.version}"`;
+}
+
+/** A list response's body: the page's items as PostgreSQL built them, and the cursor of the next page. */
+export function pageBody(page: Page): Buffer {
+  const nextCursor = page.next ? `"${encodeCursor(page.next)}"` : "null";
+  return Buffer.from(`{"items":${page.itemsJson},"nextCursor":${nextCursor}}`);
 }
