@@ -53,10 +53,16 @@ function send(response: http.ServerResponse, status: number, body: Buffer, heade
 const sendItem = (response: http.ServerResponse, item: StoredItem, status = 200, headers = {}) =>
   send(response, status, item.json, { ...headers, etag: entityTag(item) });
 
+/** The body as the repository takes it, unvalidated: `data` serialized once, as the API's validation does. */
+function itemInput(body: string): ItemInput {
+  const { name, data = {} } = JSON.parse(body) as { name: string; data?: unknown };
+  return { name, dataJson: JSON.stringify(data) };
+}
+
 async function answer(request: http.IncomingMessage, body: string, response: http.ServerResponse) {
   const { method = "GET", url = "/" } = request;
   if (method === "POST" && url === "/v1/items") {
-    const item = await repository.create(JSON.parse(body) as ItemInput);
+    const item = await repository.create(itemInput(body));
     return sendItem(response, item, 201, { location: `${ITEM_PATH}${item.id}` });
   }
   if (method === "GET" && url.startsWith("/v1/items?")) {
@@ -66,7 +72,7 @@ async function answer(request: http.IncomingMessage, body: string, response: htt
   if (!url.startsWith(ITEM_PATH)) return send(response, 200, Buffer.from("{}"));
   const id = url.slice(ITEM_PATH.length);
   if (method === "PUT") {
-    const result = await repository.update(id, JSON.parse(body) as ItemInput, undefined);
+    const result = await repository.update(id, itemInput(body), undefined);
     return result.outcome === "updated"
       ? sendItem(response, result.item)
       : send(response, 404, Buffer.from("{}"));

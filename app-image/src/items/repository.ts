@@ -97,7 +97,7 @@ export class PostgresItemsRepository implements ItemsRepository {
   constructor(private readonly database: Database) {}
 
   async create(input: ItemInput): Promise<CreatedItem> {
-    const row = await this.database.write<CreatedRow>(CREATE, [input.name, JSON.stringify(input.data)]);
+    const row = await this.database.write<CreatedRow>(CREATE, [input.name, input.dataJson]);
     return { id: row.item_id, ...stored(row.item_version, row.item_body) };
   }
 
@@ -116,7 +116,7 @@ export class PostgresItemsRepository implements ItemsRepository {
     const row = await this.database.write<UpdatedRow>(UPDATE, [
       id,
       input.name,
-      JSON.stringify(input.data),
+      input.dataJson,
       expectedVersion ?? null,
     ]);
     if (row.item_version !== null && row.item_body !== null)

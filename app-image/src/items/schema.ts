@@ -14,7 +14,11 @@ export interface Item {
   readonly updatedAt: string;
 }
 
-export type ItemInput = z.infer<typeof itemInput>;
+/** A validated body: `data` is already serialized, as the database stores it. */
+export interface ItemInput {
+  readonly name: string;
+  readonly dataJson: string;
+}
 
 /** Position after an item in the list order (createdAt DESC, id DESC). */
 export interface Cursor {
@@ -55,9 +59,6 @@ function dataProblem(data: JsonObject): string | undefined {
       pending.push({ value: key, depth }, { value: child, depth: depth + 1 });
     }
   }
-  if (Buffer.byteLength(JSON.stringify(data)) > DATA_MAX_BYTES) {
-    return `data must be at most ${DATA_MAX_BYTES} bytes once serialized`;
-  }
   return undefined;
 }
 
@@ -73,13 +74,20 @@ const itemInput = z.strictObject(
         `name must be at most ${NAME_MAX_CHARACTERS} characters`,
       )
       .refine(isStorableText, "name must not contain NUL characters or unpaired surrogates"),
+    // Serialized here, once: the size rule needs the text and the repository stores it as it is.
     data: z
       .custom<JsonObject>(isJsonObject, "data must be a JSON object")
-      .superRefine((data, ctx) => {
-        const problem = isJsonObject(data) ? dataProblem(data) : undefined;
-        if (problem) ctx.addIssue({ code: "custom", message: problem });
-      })
-      .default(() => ({})),
+      .default(() => ({}))
+      .transform((data, ctx) => {
+        const problem = dataProblem(data);
+        const json = problem === undefined ? JSON.stringify(data) : "";
+        if (problem === undefined && Buffer.byteLength(json) <= DATA_MAX_BYTES) return json;
+        ctx.addIssue({
+          code: "custom",
+          message: problem ?? `data must be at most ${DATA_MAX_BYTES} bytes once serialized`,
+        });
+        return z.NEVER;
+      }),
   },
   { error: (issue) => (issue.code === "unrecognized_keys" ? undefined : "the body must be a JSON object") },
 );
@@ -101,7 +109,8 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 }
 
 export function parseItemInput(body: unknown): ItemInput {
-  return parse(itemInput, body);
+  const { name, data } = parse(itemInput, body);
+  return { name, dataJson: data };
 }
 
 /** A UUID in canonical form, lower-cased so that cache keys match whatever case the client used. */
