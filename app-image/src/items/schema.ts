@@ -15,10 +15,7 @@ export interface Item {
 }
 
 /** A validated body: `data` is already serialized, as the database stores it. */
-export interface ItemInput {
-  readonly name: string;
-  readonly dataJson: string;
-}
+export type ItemInput = z.output<typeof itemInput>;
 
 /** Position after an item in the list order (createdAt DESC, id DESC). */
 export interface Cursor {
@@ -45,7 +42,7 @@ function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Why `data` cannot be stored as it is, or undefined; iterative, so any nesting is safe to inspect. */
+/** Why `data`'s strings or nesting cannot be stored, or undefined; iterative, so any nesting is safe to inspect. */
 function dataProblem(data: JsonObject): string | undefined {
   const pending: { value: unknown; depth: number }[] = [{ value: data, depth: 1 }];
   for (let next = pending.pop(); next; next = pending.pop()) {
@@ -62,35 +59,43 @@ function dataProblem(data: JsonObject): string | undefined {
   return undefined;
 }
 
-const itemInput = z.strictObject(
-  {
-    name: z
-      .string({
-        error: (issue) => (issue.input === undefined ? "name is required" : "name must be a string"),
-      })
-      .refine((name) => name.length > 0, "name must not be empty")
-      .refine(
-        (name) => [...name].length <= NAME_MAX_CHARACTERS,
-        `name must be at most ${NAME_MAX_CHARACTERS} characters`,
-      )
-      .refine(isStorableText, "name must not contain NUL characters or unpaired surrogates"),
-    // Serialized here, once: the size rule needs the text and the repository stores it as it is.
-    data: z
-      .custom<JsonObject>(isJsonObject, "data must be a JSON object")
-      .default(() => ({}))
-      .transform((data, ctx) => {
-        const problem = dataProblem(data);
-        const json = problem === undefined ? JSON.stringify(data) : "";
-        if (problem === undefined && Buffer.byteLength(json) <= DATA_MAX_BYTES) return json;
-        ctx.addIssue({
-          code: "custom",
-          message: problem ?? `data must be at most ${DATA_MAX_BYTES} bytes once serialized`,
-        });
-        return z.NEVER;
-      }),
-  },
-  { error: (issue) => (issue.code === "unrecognized_keys" ? undefined : "the body must be a JSON object") },
-);
+const itemInput = z
+  .strictObject(
+    {
+      name: z
+        .string({
+          error: (issue) => (issue.input === undefined ? "name is required" : "name must be a string"),
+        })
+        .refine((name) => name.length > 0, "name must not be empty")
+        .refine(
+          (name) => [...name].length <= NAME_MAX_CHARACTERS,
+          `name must be at most ${NAME_MAX_CHARACTERS} characters`,
+        )
+        .refine(isStorableText, "name must not contain NUL characters or unpaired surrogates"),
+      // Serialized here, once: the size rule needs the text and the repository stores it as it is.
+      data: z
+        .custom<JsonObject>(isJsonObject, "data must be a JSON object")
+        .default(() => ({}))
+        .transform((data, ctx) => {
+          const problem = dataProblem(data);
+          if (problem) {
+            ctx.addIssue({ code: "custom", message: problem });
+            return z.NEVER;
+          }
+          const json = JSON.stringify(data);
+          if (Buffer.byteLength(json) > DATA_MAX_BYTES) {
+            ctx.addIssue({
+              code: "custom",
+              message: `data must be at most ${DATA_MAX_BYTES} bytes once serialized`,
+            });
+            return z.NEVER;
+          }
+          return json;
+        }),
+    },
+    { error: (issue) => (issue.code === "unrecognized_keys" ? undefined : "the body must be a JSON object") },
+  )
+  .transform(({ name, data }) => ({ name, dataJson: data }));
 
 const pageQuery = z.object({
   limit: z
@@ -109,8 +114,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 }
 
 export function parseItemInput(body: unknown): ItemInput {
-  const { name, data } = parse(itemInput, body);
-  return { name, dataJson: data };
+  return parse(itemInput, body);
 }
 
 /** A UUID in canonical form, lower-cased so that cache keys match whatever case the client used. */
