@@ -1,4 +1,5 @@
 import fp from "fastify-plugin";
+import { Gauge } from "prom-client";
 import { serviceUnavailable } from "./errors";
 import { PROBE_PATHS } from "./health";
 
@@ -13,19 +14,30 @@ export interface LoadSheddingOptions {
  */
 export const loadSheddingPlugin = fp<LoadSheddingOptions>(
   async (app, { maxInFlight }) => {
-    const gauge = app.metrics.httpRequestsInFlight;
     let inFlight = 0;
+    const release = () => {
+      inFlight -= 1;
+    };
+    // Read when /metrics is scraped, not set on every request.
+    new Gauge({
+      name: "http_requests_in_flight",
+      help: "Requests being handled (health and metrics endpoints excluded)",
+      registers: [app.metrics.registry],
+      collect() {
+        this.set(inFlight);
+      },
+    });
 
-    app.addHook("onRequest", async (request, reply) => {
-      if (PROBE_PATHS.has(request.routeOptions.url ?? "")) return;
-      if (inFlight >= maxInFlight) throw serviceUnavailable("Too many requests in flight; retry shortly", 1);
+    // A callback hook with one shared listener: an async hook costs a promise, and a closure or
+    // `once` wrapper an allocation, on every request.
+    app.addHook("onRequest", (request, reply, done) => {
+      if (PROBE_PATHS.has(request.routeOptions.url ?? "")) return done();
+      if (inFlight >= maxInFlight)
+        return done(serviceUnavailable("Too many requests in flight; retry shortly", 1));
       inFlight += 1;
-      gauge.set(inFlight);
-      // "close" fires once per response, also when the client went away before it was sent.
-      reply.raw.once("close", () => {
-        inFlight -= 1;
-        gauge.set(inFlight);
-      });
+      // "close" fires exactly once per response, also when the client went away before it was sent.
+      reply.raw.on("close", release);
+      done();
     });
   },
   { name: "load-shedding", dependencies: ["metrics"], fastify: "5.x" },

@@ -52,6 +52,11 @@ const INVALID_BODIES: ReadonlyArray<readonly [string, string]> = [
 
 const jsonHeaders = { "content-type": "application/json" };
 
+/** The `http_requests_in_flight` gauge of a scrape (probes and /metrics itself are not counted). */
+function inFlight(metrics: Metrics): number | undefined {
+  return metrics.samples.find((sample) => sample.name === "http_requests_in_flight")?.value;
+}
+
 function assertJsonItem(response: HttpResponse, context: string): Item {
   assert.ok(isJsonContentType(response), `${context}: content-type ${response.headers["content-type"]}`);
   const item = parseJson(response);
@@ -564,7 +569,7 @@ describe("API contract: overload", function () {
     await api?.stop();
   });
 
-  it("answers 503 + Retry-After at once when MAX_IN_FLIGHT requests are in flight, and recovers", async () => {
+  it("answers 503 + Retry-After at once when MAX_IN_FLIGHT requests are in flight, reports them in /metrics, and recovers", async () => {
     const { apiEnv, postgres } = await environment();
     api = await startApi({ ...apiEnv, MAX_IN_FLIGHT: "2" }, { waitReady: true });
     const client = new ItemsClient(api.baseUrl);
@@ -582,6 +587,7 @@ describe("API contract: overload", function () {
         /^\d+$/.test(retryAfter) || !Number.isNaN(Date.parse(retryAfter)),
         `Retry-After: ${retryAfter}`,
       );
+      assert.equal(inFlight(await scrapeMetrics(api.baseUrl)), 2, "the two held PUTs are in flight");
     } finally {
       await lock.release();
     }
@@ -592,5 +598,6 @@ describe("API contract: overload", function () {
       "the held PUTs complete once the lock is gone",
     );
     assert.equal((await client.fetchItem(item.id)).version, 3);
+    assert.equal(inFlight(await scrapeMetrics(api.baseUrl)), 0, "nothing in flight once they answered");
   });
 });

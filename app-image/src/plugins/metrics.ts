@@ -4,8 +4,8 @@ import { cacheMetrics, type CacheMetrics } from "../cache";
 import type { PoolStats } from "../database";
 
 export interface Metrics extends CacheMetrics {
+  /** Where other plugins register their own metrics (load-shedding.ts: requests in flight). */
   readonly registry: Registry;
-  readonly httpRequestsInFlight: Gauge;
 }
 
 declare module "fastify" {
@@ -57,15 +57,7 @@ export const metricsPlugin = fp(
       (stats) => stats.waiting,
     );
 
-    app.decorate("metrics", {
-      registry,
-      httpRequestsInFlight: new Gauge({
-        name: "http_requests_in_flight",
-        help: "Requests being handled (health and metrics endpoints excluded)",
-        registers,
-      }),
-      ...cacheMetrics(registers),
-    });
+    app.decorate("metrics", { registry, ...cacheMetrics(registers) });
 
     // One pair of label children per method, route and status (a fixed set), looked up by one
     // string instead of prom-client hashing a label object twice per response.
