@@ -35,26 +35,37 @@ export const DATA_MAX_DEPTH = 100;
 export const PAGE_LIMIT = { min: 1, max: 100, default: 20 } as const;
 const PAGE_LIMIT_RULE = `limit must be an integer from ${PAGE_LIMIT.min} to ${PAGE_LIMIT.max}`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-// PostgreSQL text and jsonb reject NUL, and jsonb rejects unpaired UTF-16 surrogates.
-const isStorableText = (text: string) => !text.includes("\u0000") && !/\p{Cs}/u.test(text);
+// PostgreSQL text and jsonb reject NUL, and jsonb rejects unpaired UTF-16 surrogates (which
+// isWellFormed finds natively, without a Unicode-property regex per string).
+const isStorableText = (text: string) => !text.includes("\u0000") && text.isWellFormed();
+const UNSTORABLE_TEXT = "data must not contain NUL characters or unpaired surrogates";
+const TOO_DEEP = `data must not nest deeper than ${DATA_MAX_DEPTH} levels`;
 
 function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Why `data`'s strings or nesting cannot be stored, or undefined; iterative, so any nesting is safe to inspect. */
-function dataProblem(data: JsonObject): string | undefined {
-  const pending: { value: unknown; depth: number }[] = [{ value: data, depth: 1 }];
-  for (let next = pending.pop(); next; next = pending.pop()) {
-    const { value, depth } = next;
-    if (typeof value === "string" && !isStorableText(value)) {
-      return "data must not contain NUL characters or unpaired surrogates";
+/**
+ * Why `value`'s strings (keys included) or nesting cannot be stored, or undefined. Recursive but
+ * bounded: it never descends past DATA_MAX_DEPTH, so any nesting is safe to inspect, and it allocates
+ * nothing on the way (this runs on every write).
+ */
+function dataProblem(value: unknown, depth: number): string | undefined {
+  if (typeof value === "string") return isStorableText(value) ? undefined : UNSTORABLE_TEXT;
+  if (typeof value !== "object" || value === null) return undefined;
+  if (depth > DATA_MAX_DEPTH) return TOO_DEEP;
+  if (Array.isArray(value)) {
+    for (const element of value as unknown[]) {
+      const problem = dataProblem(element, depth + 1);
+      if (problem !== undefined) return problem;
     }
-    if (typeof value !== "object" || value === null) continue;
-    if (depth > DATA_MAX_DEPTH) return `data must not nest deeper than ${DATA_MAX_DEPTH} levels`;
-    for (const [key, child] of Object.entries(value)) {
-      pending.push({ value: key, depth }, { value: child, depth: depth + 1 });
-    }
+    return undefined;
+  }
+  // Parsed JSON: plain objects whose keys are all their own.
+  for (const key in value) {
+    if (!isStorableText(key)) return UNSTORABLE_TEXT;
+    const problem = dataProblem((value as JsonObject)[key], depth + 1);
+    if (problem !== undefined) return problem;
   }
   return undefined;
 }
@@ -77,7 +88,7 @@ const itemInput = z
         .custom<JsonObject>(isJsonObject, "data must be a JSON object")
         .default(() => ({}))
         .transform((data, ctx) => {
-          const problem = dataProblem(data);
+          const problem = dataProblem(data, 1);
           if (problem) {
             ctx.addIssue({ code: "custom", message: problem });
             return z.NEVER;
