@@ -1,9 +1,12 @@
-// `npm run profile [-- --quick] [--scenario NAME] [--top N] [--save FILE] [--stack NAME] [--no-pin]
-//   [--no-build] [--connections N] [--duration S]`
+// `npm run profile [-- --quick] [--scenario NAME] [--server api|floor|bare] [--top N] [--save FILE]
+//   [--stack NAME] [--no-pin] [--no-build] [--connections N] [--duration S]`
 //
 // Where a replica's CPU goes: runs ONE bench scenario (default get-hit, GET /v1/items/{id}) against the
 // API started under `node --cpu-prof`, stops it with SIGTERM (node writes the profile as it exits),
 // and prints self time per function, split into app code, node_modules and node/V8 internals.
+// `--server floor` profiles the bench's floor server instead (node:http plus the API's storage code),
+// `--server bare` the bare node:http baseline under the scenario's bare request shape: where the CPU
+// of the round trips alone, and of HTTP alone, goes.
 // Reuses the bench's pieces: the PostgreSQL pair and Redis of local/, the stack's API settings,
 // seeding, scenarios and the autocannon driver.
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
@@ -24,13 +27,27 @@ import {
 import { measureLoad, warmUp, type LoadSettings } from "./load";
 import { pinThisProcess, planCpus } from "./proc";
 import { connectFlusher, type Flusher } from "./redis-flush";
-import { buildApi, replicaEnv } from "./replica";
+import { BARE_SERVER_SCRIPT, buildApi, buildFloorServer, replicaEnv } from "./replica";
 import { scenarioNamed, type ScenarioContext } from "./scenarios";
 import { readAll, seedItems } from "./seed";
 import { startServer, type ServerProcess } from "./server-process";
 import { REPO_ROOT, stackConfig as readStackConfig } from "../lib/stack-files";
 
 const DEFAULT_SCENARIO = "get-hit";
+const PROFILED_SERVERS = ["api", "floor", "bare"] as const;
+type ProfiledServer = (typeof PROFILED_SERVERS)[number];
+const SERVER_TITLE: Readonly<Record<ProfiledServer, string>> = {
+  api: "the API",
+  floor: "the floor server (node:http plus the API's storage code)",
+  bare: "the bare node:http server",
+};
+
+function profiledServer(raw: string): ProfiledServer {
+  const server = PROFILED_SERVERS.find((name) => name === raw);
+  if (server === undefined)
+    throw new Error(`--server: "${raw}" is not one of ${PROFILED_SERVERS.join(", ")}`);
+  return server;
+}
 const APP_ROOT = join(REPO_ROOT, "app-image");
 
 function positiveInteger(name: string, raw: string | undefined, fallback: number): number {
@@ -47,6 +64,7 @@ function parseCli(argv: string[]) {
     options: {
       quick: { type: "boolean", default: false },
       scenario: { type: "string", default: DEFAULT_SCENARIO },
+      server: { type: "string", default: "api" },
       top: { type: "string" },
       save: { type: "string" },
       stack: { type: "string", default: "prod" },
@@ -65,6 +83,7 @@ function parseCli(argv: string[]) {
   };
   return {
     scenario: scenarioNamed(values.scenario),
+    server: profiledServer(values.server),
     load,
     seedItems: quick ? 300 : 2_000,
     hitPoolItems: quick ? 100 : 500,
@@ -94,21 +113,25 @@ async function main(): Promise<void> {
   trackTempDir(workDir);
   log("starting PostgreSQL primary + replica and Redis");
   const [pg, redis] = await Promise.all([startPostgresPair(), startRedis()]);
-  let api: ServerProcess | undefined;
+  /** The API (always: it migrates and seeds), and the profiled server when that is another one. */
+  const started: ServerProcess[] = [];
   let flusher: Flusher | undefined;
   try {
-    api = await startServer({
+    const profileArgs = ["--cpu-prof", `--cpu-prof-dir=${workDir}`];
+    const env = {
+      ...replicaEnv(readStackConfig(cli.stack), pg, redis),
+      // The profile covers start-up too; no need to keep serving after SIGTERM.
+      SHUTDOWN_DRAIN_MS: "0",
+    };
+    const api = await startServer({
       script: SERVER_SCRIPT,
-      nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${workDir}`],
-      env: {
-        ...replicaEnv(readStackConfig(cli.stack), pg, redis),
-        // The profile covers start-up too; no need to keep serving after SIGTERM.
-        SHUTDOWN_DRAIN_MS: "0",
-      },
+      nodeArgs: cli.server === "api" ? profileArgs : [],
+      env,
       readyPath: "/readyz",
       logFile: join(workDir, "api.log"),
       cpus: cpuPlan,
     });
+    started.push(api);
     log(`seeding ${cli.seedItems} items`);
     const ids = await seedItems(api.baseUrl, cli.seedItems);
     const hitIds = ids.slice(0, cli.hitPoolItems);
@@ -116,11 +139,23 @@ async function main(): Promise<void> {
     flusher = await connectFlusher(redis.url);
     const context: ScenarioContext = { ids, hitIds, missIds: ids.slice(cli.hitPoolItems), flusher };
 
-    const { scenario } = cli;
+    const profiled =
+      cli.server === "api"
+        ? api
+        : await startServer({
+            script: cli.server === "floor" ? await buildFloorServer(workDir) : BARE_SERVER_SCRIPT,
+            nodeArgs: profileArgs,
+            env: cli.server === "floor" ? env : {},
+            readyPath: "/",
+            logFile: join(workDir, `${cli.server}.log`),
+            cpus: cpuPlan,
+          });
+    if (profiled !== api) started.push(profiled);
+    const scenario = cli.server === "bare" ? scenarioNamed(cli.scenario.bareShape) : cli.scenario;
     const target = {
-      label: scenario.name,
-      baseUrl: api.baseUrl,
-      pid: api.pid,
+      label: cli.server === "api" ? scenario.name : `${cli.server} (${scenario.name})`,
+      baseUrl: profiled.baseUrl,
+      pid: profiled.pid,
       requestsFor: (connection: number, connections: number) =>
         scenario.requestsFor(context, connection, connections),
     };
@@ -140,11 +175,12 @@ async function main(): Promise<void> {
       }
     })();
 
-    const exit = await api.stop("SIGTERM");
-    api = undefined;
+    started.splice(started.indexOf(profiled), 1);
+    const exit = await profiled.stop("SIGTERM");
     if (exit.code !== 0) {
+      const logFile = join(workDir, `${cli.server}.log`);
       throw new Error(
-        `the API exited with ${JSON.stringify(exit)}:\n${readFileSync(join(workDir, "api.log"), "utf8").slice(-2_000)}`,
+        `the ${cli.server} server exited with ${JSON.stringify(exit)}:\n${readFileSync(logFile, "utf8").slice(-2_000)}`,
       );
     }
     const profilePath = onlyProfileIn(workDir);
@@ -159,7 +195,7 @@ async function main(): Promise<void> {
     const cpuMicros = (figures.server.cpuSeconds * 1e6) / Math.max(figures.requests, 1);
     process.stdout.write(
       [
-        `scenario ${scenario.name}: ${scenario.description}`,
+        `scenario ${scenario.name}: ${scenario.description}; profiled: ${SERVER_TITLE[cli.server]}`,
         `${cli.load.connections} connections, ${figures.durationSeconds.toFixed(0)} s measured: ${figures.rps.toFixed(0)} rps (2xx), server CPU ${(100 * figures.server.cpuUtilization).toFixed(0)} %, ${cpuMicros.toFixed(0)} µs per request (/proc)`,
         `profile: the measured window only (${figures.requests} requests); µs/req is self time per request served${cli.save === undefined ? "" : `; whole profile saved to ${cli.save}`}`,
         "",
@@ -169,7 +205,7 @@ async function main(): Promise<void> {
     );
   } finally {
     flusher?.close();
-    await api?.stop("SIGKILL");
+    await Promise.all(started.map((server) => server.stop("SIGKILL")));
     await Promise.all([redis.stop(), pg.stop()]);
     removeTempDir(workDir);
   }

@@ -1,6 +1,6 @@
 // One replica as a deployment runs it, for the bench and the profiler: the built API and the
 // environment components/workload/api-environment gives a replica of the stack; and the bench's
-// floor server (bench/floor-server.ts), built the same way.
+// floor server (bench/floor-server.ts), built the same way; and the bare baseline server.
 import { execFileSync } from "node:child_process";
 import { bundle } from "../app-image/src/bundle";
 import { join } from "node:path";
@@ -16,6 +16,9 @@ export function buildApi(log: (line: string) => void): void {
     stdio: ["ignore", 2, 2],
   });
 }
+
+/** The baseline: the cheapest node:http server, run with plain node (bench/bare-server.mjs). */
+export const BARE_SERVER_SCRIPT = join(REPO_ROOT, "bench", "bare-server.mjs");
 
 /** Bundles bench/floor-server.ts into `dir` with the server's own options; returns the script's path. */
 export async function buildFloorServer(dir: string): Promise<string> {

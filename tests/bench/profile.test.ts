@@ -105,12 +105,13 @@ describe("npm run profile -- --quick", function () {
     if (profiler !== undefined) await stopChild(profiler, "SIGTERM", 10_000);
   });
 
-  it("profiles the API under the get-hit scenario and prints the top functions by self time", async () => {
+  /** Runs `npm run profile -- --quick --no-build ...args` and returns its stdout once it exited 0 within a minute. */
+  async function profile(...args: string[]): Promise<string> {
     const started = Date.now();
     // The suite builds app-image before mocha; --no-build keeps the run short.
     profiler = spawn(
       process.execPath,
-      [join("node_modules", "tsx", "dist", "cli.mjs"), "bench/profile.ts", "--quick", "--no-build"],
+      [join("node_modules", "tsx", "dist", "cli.mjs"), "bench/profile.ts", "--quick", "--no-build", ...args],
       { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] },
     );
     let stdout = "";
@@ -118,11 +119,10 @@ describe("npm run profile -- --quick", function () {
     profiler.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
     profiler.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
     const { code } = await exitOf(profiler);
+    profiler = undefined;
     const seconds = (Date.now() - started) / 1000;
     assert.equal(code, 0, `${stdout}\n${stderr}`);
     assert.ok(seconds < 60, `took ${seconds} s`);
-
-    assert.match(stdout, /^scenario get-hit:/m);
     assert.match(stdout, /top 20 functions by self time:/);
     const rows = [...stdout.matchAll(/^ +(\d+) +([\d.]+) +([\d.]+) % +(app|node_modules|node|native) +\S/gm)];
     assert.ok(rows.length > 0 && rows.length <= 20, stdout);
@@ -130,5 +130,29 @@ describe("npm run profile -- --quick", function () {
       assert.equal(Number(row[1]), index + 1, row[0]);
       assert.ok(Number(row[2]) > 0, `positive self time: ${row[0]}`);
     });
+    return stdout;
+  }
+
+  /** The packages of the "top packages by self time" block. */
+  const topPackages = (stdout: string) =>
+    [
+      ...(/^top packages by self time:\n((?: {2}\S.*\n)*)/m.exec(stdout)?.[1] ?? "").matchAll(/^ {2}(\S+)/gm),
+    ].map((match) => match[1]);
+
+  it("profiles the API under the get-hit scenario and prints the top functions by self time", async () => {
+    const stdout = await profile();
+    assert.match(stdout, /^scenario get-hit:.*; profiled: the API$/m);
+    assert.ok(topPackages(stdout).includes("fastify"), stdout);
+  });
+
+  it("profiles the floor server instead with --server floor: the API's storage code without fastify", async () => {
+    const stdout = await profile("--server", "floor", "--scenario", "post");
+    assert.match(stdout, /^scenario post:.*; profiled: the floor server/m);
+    const packages = topPackages(stdout);
+    assert.ok(packages.includes("pg"), `the floor makes the INSERT round trip: ${packages.join(", ")}`);
+    assert.ok(
+      !packages.includes("fastify") && !packages.includes("pino"),
+      `no pipeline: ${packages.join(", ")}`,
+    );
   });
 });
