@@ -65,8 +65,15 @@ const LOAD_HEADER = [
   "peak RSS MiB",
 ];
 
-const micros = (value: number | null | undefined) =>
+export const micros = (value: number | null | undefined) =>
   value === null || value === undefined ? "-" : fixed(value);
+
+/** The lowest and highest per-round ratio of `api` to `bare` CPU per request ("2.05-2.31"). */
+export function roundRatios(api: readonly number[], bare: readonly number[]): string {
+  const ratios = api.flatMap((micros, round) => (bare[round] > 0 ? [micros / bare[round]] : []));
+  if (ratios.length === 0) return "-";
+  return `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`;
+}
 const ratio = (value: number | null | undefined) =>
   value === null || value === undefined ? "-" : value.toFixed(2);
 
@@ -83,6 +90,11 @@ export function formatStartup(startup: BenchResults["startup"]): string {
   ].join("\n");
 }
 
+const byRound = (scenario: BenchResults["scenarios"][number]) =>
+  scenario.cpuMicrosPerRound === undefined
+    ? "-"
+    : roundRatios(scenario.cpuMicrosPerRound.api, scenario.cpuMicrosPerRound.bare);
+
 export function formatResults(results: BenchResults): string {
   const { settings, footprint, startup } = results;
   const rows = results.scenarios.map((scenario) => [
@@ -91,6 +103,7 @@ export function formatResults(results: BenchResults): string {
     micros(scenario.cpuMicrosPerRequest),
     micros(scenario.bare?.cpuMicrosPerRequest),
     ratio(scenario.cpuToBare),
+    byRound(scenario),
     micros(scenario.floor?.cpuMicrosPerRequest),
     ratio(scenario.floor?.cpuToBare),
     percent(scenario.cacheHitRatio),
@@ -108,6 +121,7 @@ export function formatResults(results: BenchResults): string {
       "-",
       "-",
       "-",
+      "-",
       "1.00",
       "-",
     ]);
@@ -121,7 +135,8 @@ export function formatResults(results: BenchResults): string {
       ? footprint.imageNote
       : `${footprint.imageAppLayerMiB.toFixed(1)} MiB on top of ${footprint.imageBase ?? "the base image"} (${footprint.imageNote})`;
   return [
-    `${settings.connections} connections, ${settings.durationSeconds} s measured after ${settings.warmupSeconds} s warm-up; ` +
+    `${settings.connections} connections, ${settings.durationSeconds} s measured per server in ${settings.rounds} ` +
+      `interleaved rounds after ${settings.warmupSeconds} s warm-up; ` +
       `${results.machine.cpus} CPUs (${results.machine.cpuModel}), node ${results.machine.node}, ` +
       `load average ${results.machine.loadAverageAtStart.join(" ")} before the run; ${pinning}`,
     "",
@@ -132,6 +147,7 @@ export function formatResults(results: BenchResults): string {
         "CPU µs/req",
         "bare µs/req",
         "CPU x bare",
+        "x bare by round",
         "floor µs/req",
         "floor x bare",
         "cache hits",
@@ -168,6 +184,7 @@ export function formatSummary(results: BenchResults): string {
       micros(scenario.cpuMicrosPerRequest),
       micros(scenario.bare?.cpuMicrosPerRequest),
       ratio(toBare),
+      byRound(scenario),
       micros(scenario.floor?.cpuMicrosPerRequest),
       ratio(scenario.floor?.cpuToBare),
       target === undefined ? "-" : `<= ${target.toFixed(1)}`,
@@ -178,7 +195,8 @@ export function formatSummary(results: BenchResults): string {
   return [
     `\`npm run bench\` on ${machine.date.slice(0, 10)}, Node ${machine.node.replace(/^v/, "")}, ${machine.cpus} CPUs ` +
       `(${machine.cpuModel}), load average ${machine.loadAverageAtStart.join(" ")} at the start; ` +
-      `${results.settings.connections} connections, ${results.settings.durationSeconds} s per scenario.`,
+      `${results.settings.connections} connections, ${results.settings.durationSeconds} s per scenario and server ` +
+      `in ${results.settings.rounds} rounds, the API, floor and bare servers taking turns.`,
     "",
     table(
       [
@@ -188,6 +206,7 @@ export function formatSummary(results: BenchResults): string {
         "CPU µs/req",
         "bare µs/req",
         "CPU x bare",
+        "x bare by round",
         "floor µs/req",
         "floor x bare",
         "target",

@@ -73,6 +73,13 @@ export const scenarioResultSchema = loadFiguresSchema.extend({
     })
     .nullable()
     .optional(),
+  /**
+   * CPU µs per response of each interleaved round (bench/rounds.ts), per server: how far the round
+   * to round spread reaches, next to the pooled figures above.
+   */
+  cpuMicrosPerRound: z
+    .object({ api: z.array(z.number()), floor: z.array(z.number()), bare: z.array(z.number()) })
+    .optional(),
   /** PostgreSQL client connections busy (not idle), sampled every 250 ms; null when not sampled. */
   database: z
     .object({
@@ -102,6 +109,8 @@ export const benchResultsSchema = z.object({
     connections: z.number().int().positive(),
     durationSeconds: z.number().positive(),
     warmupSeconds: z.number().nonnegative(),
+    /** The measured seconds are split into this many rounds, the servers taking turns (bench/rounds.ts). */
+    rounds: z.number().int().positive(),
     seedItems: z.number().int().positive(),
     hitPoolItems: z.number().int().positive(),
     /** CPU the API and the baseline were pinned to, or null when they shared every CPU. */

@@ -1,12 +1,12 @@
 // `npm run bench [-- --quick] [--readme] [--scenario NAME]... [--out PATH] [--stack NAME] [--no-pin] [--no-build]
-//   [--connections N] [--duration S] [--warmup S] [--env NAME=value]...`
+//   [--connections N] [--duration S] [--warmup S] [--rounds N] [--env NAME=value]...`
 //
 // Measures what ONE replica of the API sustains: builds the API, starts a PostgreSQL primary + streaming
 // replica and Redis (local/), starts the API with the stack's production settings on its own
-// CPU, seeds items through the API, drives each scenario with autocannon, then the same scenarios
-// against the floor server (node:http plus the API's storage code: what the round trips cost alone),
-// then a bare node:http server the same way as the baseline. Prints a table and writes
-// bench/results.json for `npm run capacity`.
+// CPU, seeds items through the API, then starts the floor server (node:http plus the API's storage
+// code: what the round trips cost alone) and a bare node:http server as the baseline on that same CPU.
+// Each scenario drives all three with autocannon in interleaved rounds (bench/rounds.ts). Prints a
+// table and writes bench/results.json for `npm run capacity`.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, tmpdir, totalmem, type as osType } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -16,16 +16,17 @@ import { SERVER_SCRIPT } from "../local/api";
 import { startPostgresPair } from "../local/postgres";
 import { trackTempDir } from "../local/processes";
 import { startRedis } from "../local/redis";
-import { hitRatio, readCacheCounters } from "./api-metrics";
-import { connectActivitySampler, type ActivitySampler } from "./db-activity";
+import { hitRatio, readCacheCounters, type CacheCounters } from "./api-metrics";
+import { connectActivitySampler, type ActivitySampler, type BusyConnections } from "./db-activity";
 import { measureRuntimeImage } from "./image-size";
 import { writeReadmeSummary } from "./readme-summary";
 import { measureLoad, warmUp, type LoadSettings, type LoadTarget } from "./load";
 import { peakRssMiB, pinThisProcess, planCpus, rssMiB, type CpuPlan } from "./proc";
 import { connectFlusher, type Flusher } from "./redis-flush";
-import { buildApi, buildFloorServer, replicaEnv } from "./replica";
-import { formatResults, formatStartup, judgeSla } from "./report";
+import { BARE_SERVER_SCRIPT, buildApi, buildFloorServer, replicaEnv } from "./replica";
+import { formatResults, formatStartup, judgeSla, micros, roundRatios } from "./report";
 import type { BenchResults, LoadFigures, ScenarioResult } from "./results";
+import { poolBusyConnections, poolRounds, roundOrder, roundSeconds } from "./rounds";
 import {
   BASELINE_SCENARIO,
   SCENARIOS,
@@ -37,11 +38,12 @@ import { seedItems, readAll } from "./seed";
 import { startServer, type ServerProcess } from "./server-process";
 import { REPO_ROOT, stackConfig as readStackConfig } from "../lib/stack-files";
 
-const BARE_SERVER_SCRIPT = join(__dirname, "bare-server.mjs");
 const DEFAULT_OUT = join(__dirname, "results.json");
 
 interface RunSettings extends LoadSettings {
   readonly quick: boolean;
+  /** The measured seconds of each server are split into this many interleaved rounds. */
+  readonly rounds: number;
   readonly seedItems: number;
   readonly hitPoolItems: number;
   readonly startups: number;
@@ -91,6 +93,7 @@ function parseCli(argv: string[]): Cli {
       connections: { type: "string" },
       duration: { type: "string" },
       warmup: { type: "string" },
+      rounds: { type: "string" },
       startup: { type: "boolean", default: false },
       startups: { type: "string" },
       readme: { type: "boolean", default: false },
@@ -106,6 +109,7 @@ function parseCli(argv: string[]): Cli {
       connections: Math.round(positive("connections", values.connections, quick ? 50 : 200)),
       durationSeconds: positive("duration", values.duration, quick ? 3 : 30),
       warmupSeconds: warmup,
+      rounds: Math.round(positive("rounds", values.rounds, quick ? 2 : 5)),
       seedItems: quick ? 1_000 : 10_000,
       hitPoolItems: quick ? 200 : 1_000,
       startups: Math.round(positive("startups", values.startups, quick ? 1 : values.startup ? 11 : 5)),
@@ -126,7 +130,9 @@ function parseCli(argv: string[]): Cli {
       values.out === undefined &&
       values.stack === "prod" &&
       !values["no-pin"] &&
-      [values.connections, values.duration, values.warmup, values.env].every((value) => value === undefined),
+      [values.connections, values.duration, values.warmup, values.rounds, values.env].every(
+        (value) => value === undefined,
+      ),
   };
 }
 
@@ -189,125 +195,111 @@ async function measureStartups(count: number, env: Record<string, string>, logDi
 const cpuMicrosPerRequest = (figures: LoadFigures) =>
   figures.requests > 0 ? (figures.server.cpuSeconds * 1e6) / figures.requests : 0;
 
-interface ScenarioRun {
+/** The three servers a scenario compares: the API, the floor (its round trips alone) and bare node:http. */
+interface Contenders {
   readonly api: ServerProcess;
+  readonly floor: ServerProcess;
+  readonly bare: ServerProcess;
+}
+type Role = keyof Contenders;
+const ROLES: readonly Role[] = ["api", "floor", "bare"];
+
+interface ScenarioRun {
+  readonly servers: Contenders;
   readonly context: ScenarioContext;
   readonly sampler: ActivitySampler;
-  readonly settings: LoadSettings;
+  readonly settings: RunSettings;
+  readonly logDir: string;
 }
 
-/** Set-up, warm-up, `measure`, tear-down of one scenario against one server. */
-async function underScenario<T>(
-  scenario: Scenario,
-  server: ServerProcess,
-  label: string,
-  { context, settings }: { readonly context: ScenarioContext; readonly settings: LoadSettings },
-  measure: (target: LoadTarget) => Promise<T>,
-): Promise<T> {
-  const target: LoadTarget = {
+interface ScenarioMeasurement {
+  readonly result: ScenarioResult;
+  /** The bare server's pooled figures under the scenario's bare request shape. */
+  readonly bare: LoadFigures;
+}
+
+/**
+ * One scenario against all three servers: set-up, a warm-up of each, then `settings.rounds` rounds in
+ * which each server is measured in turn (bench/rounds.ts), tear-down. The API's busy database
+ * connections and cache counters cover its rounds only.
+ */
+async function measureScenario(scenario: Scenario, run: ScenarioRun): Promise<ScenarioMeasurement> {
+  const { servers, context, sampler, settings } = run;
+  const bareShape = scenarioNamed(scenario.bareShape);
+  const labels: Record<Role, string> = {
+    api: scenario.name,
+    floor: `floor (${scenario.name})`,
+    bare: `bare node:http (${bareShape.name} shape)`,
+  };
+  const targetOf = (role: Role, label = labels[role]): LoadTarget => ({
     label,
-    baseUrl: server.baseUrl,
-    pid: server.pid,
-    requestsFor: (connection, connections) => scenario.requestsFor(context, connection, connections),
+    baseUrl: servers[role].baseUrl,
+    pid: servers[role].pid,
+    requestsFor: (connection, connections) =>
+      (role === "bare" ? bareShape : scenario).requestsFor(context, connection, connections),
+  });
+  const rounds: Record<Role, LoadFigures[]> = { api: [], floor: [], bare: [] };
+  const busy: BusyConnections[] = [];
+  const window: LoadSettings = {
+    ...settings,
+    durationSeconds: roundSeconds(settings.durationSeconds, settings.rounds),
   };
   await scenario.setUp?.(context);
+  let countersBefore: CacheCounters | undefined;
+  let countersAfter: CacheCounters | undefined;
   try {
-    await warmUp(target, settings);
-    return await measure(target);
+    for (const role of ROLES) await warmUp(targetOf(role), settings);
+    countersBefore = await readCacheCounters(servers.api.baseUrl);
+    for (let round = 0; round < settings.rounds; round++) {
+      for (const role of roundOrder(ROLES, round)) {
+        const target = targetOf(role, `${labels[role]}, round ${round + 1}/${settings.rounds}`);
+        if (role === "api") sampler.start();
+        rounds[role].push(await measureLoad(target, window));
+        if (role === "api") busy.push(sampler.stop());
+      }
+    }
+    countersAfter = await readCacheCounters(servers.api.baseUrl);
   } finally {
     await scenario.tearDown?.(context);
   }
-}
-
-async function runScenario(scenario: Scenario, run: ScenarioRun): Promise<ScenarioResult> {
-  const { api, sampler, settings } = run;
-  return underScenario(scenario, api, scenario.name, run, async (target) => {
-    const countersBefore = await readCacheCounters(api.baseUrl);
-    sampler.start();
-    const figures = await measureLoad(target, settings);
-    const database = sampler.stop();
-    const countersAfter = await readCacheCounters(api.baseUrl);
-    return {
-      ...figures,
+  const [api, floor, bare] = ROLES.map((role) => poolRounds(rounds[role]));
+  const floorFailed = floor.errors + floor.non2xx;
+  if (floorFailed > 0)
+    throw new Error(`${labels.floor}: ${floorFailed} requests failed; see ${join(run.logDir, "floor.log")}`);
+  const bareMicros = cpuMicrosPerRequest(bare);
+  const inBareRequests = (micros: number) => (bareMicros > 0 ? micros / bareMicros : null);
+  const floorMicros = cpuMicrosPerRequest(floor);
+  const perRound = (role: Role) => rounds[role].map(cpuMicrosPerRequest);
+  return {
+    bare,
+    result: {
+      ...api,
       name: scenario.name,
       description: scenario.description,
       cacheHitRatio: scenario.readsById ? hitRatio(countersBefore, countersAfter) : null,
       apiToBareRps: null,
-      cpuMicrosPerRequest: cpuMicrosPerRequest(figures),
-      bare: null,
-      cpuToBare: null,
-      floor: null,
-      database,
-      sla: judgeSla(figures, scenario.sla),
-    };
-  });
+      cpuMicrosPerRequest: cpuMicrosPerRequest(api),
+      bare: { shape: bareShape.name, cpuMicrosPerRequest: bareMicros, rps: bare.rps },
+      cpuToBare: inBareRequests(cpuMicrosPerRequest(api)),
+      floor: { cpuMicrosPerRequest: floorMicros, rps: floor.rps, cpuToBare: inBareRequests(floorMicros) },
+      cpuMicrosPerRound: { api: perRound("api"), floor: perRound("floor"), bare: perRound("bare") },
+      database: poolBusyConnections(busy),
+      sla: judgeSla(api, scenario.sla),
+    },
+  };
 }
 
-/**
- * Every scenario again against the floor server (bench/floor-server.ts) in one process, as the API
- * ran them: the same environment, request shapes and cache state, the hit pool read in first.
- */
-async function runFloor(
-  scenarios: readonly Scenario[],
-  env: Record<string, string>,
-  logDir: string,
-  cpuPlan: CpuPlan,
-  run: { readonly context: ScenarioContext; readonly settings: LoadSettings },
-): Promise<Map<string, LoadFigures>> {
-  const floor = await startServer({
-    script: await buildFloorServer(logDir),
-    env,
-    readyPath: "/",
-    logFile: join(logDir, "floor.log"),
-    cpus: cpuPlan,
-  });
-  try {
-    await readAll(floor.baseUrl, run.context.hitIds);
-    const figures = new Map<string, LoadFigures>();
-    for (const scenario of scenarios) {
-      const label = `floor (${scenario.name})`;
-      const measured = await underScenario(scenario, floor, label, run, (target) =>
-        measureLoad(target, run.settings),
-      );
-      const failed = measured.errors + measured.non2xx;
-      if (failed > 0)
-        throw new Error(`${label}: ${failed} requests failed; see ${join(logDir, "floor.log")}`);
-      log(`${label}: ${measured.rps.toFixed(0)} rps, ${cpuMicrosPerRequest(measured).toFixed(0)} µs/req`);
-      figures.set(scenario.name, measured);
-    }
-    return figures;
-  } finally {
-    await floor.stop();
-  }
-}
-
-async function runBaseline(
-  settings: LoadSettings,
-  logDir: string,
-  cpuPlan: CpuPlan,
-  context: ScenarioContext,
-  shapeName: string,
-) {
-  const bare = await startServer({
-    script: BARE_SERVER_SCRIPT,
-    env: {},
-    readyPath: "/",
-    logFile: join(logDir, `bare-${shapeName}.log`),
-    cpus: cpuPlan,
-  });
-  try {
-    const shape = scenarioNamed(shapeName);
-    const target: LoadTarget = {
-      label: `bare node:http (${shapeName} shape)`,
-      baseUrl: bare.baseUrl,
-      pid: bare.pid,
-      requestsFor: (connection, connections) => shape.requestsFor(context, connection, connections),
-    };
-    await warmUp(target, settings);
-    return await measureLoad(target, settings);
-  } finally {
-    await bare.stop();
-  }
+/** The bare server alone under the baseline request shape, for runs whose scenarios never used it. */
+async function measureBaseline(bare: ServerProcess, settings: LoadSettings, context: ScenarioContext) {
+  const shape = scenarioNamed(BASELINE_SCENARIO);
+  const target: LoadTarget = {
+    label: `bare node:http (${shape.name} shape)`,
+    baseUrl: bare.baseUrl,
+    pid: bare.pid,
+    requestsFor: (connection, connections) => shape.requestsFor(context, connection, connections),
+  };
+  await warmUp(target, settings);
+  return measureLoad(target, settings);
 }
 
 function machineInfo(loadAverageAtStart: number[]): BenchResults["machine"] {
@@ -327,12 +319,13 @@ function methodNotes(cpuPlan: CpuPlan, stackName: string): string[] {
     `API environment: the ${stackName} stack's app settings through components/workload/api-environment (pool size, MAX_IN_FLIGHT, cache TTL, LOG_LEVEL, NODE_OPTIONS); stdout to a file`,
     cpuPlan.serverCpu === null
       ? "server not pinned: it shares the CPUs with the load generator, PostgreSQL and Redis"
-      : "the API runs alone on one CPU (taskset), so rps is per vCPU; load generator, PostgreSQL and Redis share the other",
+      : "the API, floor and bare servers share one CPU (taskset) and take turns, so the measured one runs alone and rps is per vCPU; load generator, PostgreSQL and Redis share the other",
+    "each server's measured seconds are split into rounds (settings.rounds) in which API, floor and bare take turns in a rotating order; figures pool the rounds (counts and CPU add up, mean latency weighted by responses, percentiles and peak RSS the highest round's)",
     "PostgreSQL runs with fsync=off and synchronous_commit=off on loopback: writes are cheaper than on Cloud SQL",
     "rps counts 2xx responses; latency percentiles are autocannon's (1 ms resolution), all statuses included",
     "get-miss: ids never read before, Redis FLUSHALL every 250 ms; cache hits is the measured share from /metrics",
     "mixed is judged by the GET bound (its strictest); api/bare rps is against the bare server under the get-hit request shape",
-    "CPU µs/req is the server's user + system CPU over the measured window (/proc) per response; x bare divides it by the bare node:http server's under the same request shape (GETs: get-hit's), measured in the same run",
+    "CPU µs/req is the server's user + system CPU over the measured window (/proc) per response; x bare divides it by the bare node:http server's under the same request shape (GETs: get-hit's), measured in the same rounds",
   ];
 }
 
@@ -358,16 +351,18 @@ async function main(): Promise<void> {
   const [pg, redis] = await Promise.all([startPostgresPair(), startRedis()]);
   let flusher: Flusher | undefined;
   let sampler: ActivitySampler | undefined;
-  let api: ServerProcess | undefined;
+  /** Every server started so far, stopped together at the end. */
+  const started: ServerProcess[] = [];
   try {
     const env = { ...replicaEnv(stack, pg, redis), ...cli.envOverrides };
-    api = await startServer({
+    const api = await startServer({
       script: SERVER_SCRIPT,
       env,
       readyPath: "/readyz",
       logFile: join(logDir, "api.log"),
       cpus: cpuPlan,
     });
+    started.push(api);
     await new Promise((resolveSettle) => setTimeout(resolveSettle, 2_000));
     const idleRssMiB = rssMiB(api.pid);
     log(
@@ -387,49 +382,47 @@ async function main(): Promise<void> {
     sampler = await connectActivitySampler(pg.primaryUrl, pg.replicaUrl);
     const context: ScenarioContext = { ids, hitIds, missIds: ids.slice(settings.hitPoolItems), flusher };
 
+    log("starting the floor server (node:http plus the API's storage code) and the bare node:http server");
+    const floor = await startServer({
+      script: await buildFloorServer(logDir),
+      env,
+      readyPath: "/",
+      logFile: join(logDir, "floor.log"),
+      cpus: cpuPlan,
+    });
+    started.push(floor);
+    // The floor keeps its own cache entries warm the way the API's were: the hit pool read once.
+    await readAll(floor.baseUrl, hitIds);
+    const bare = await startServer({
+      script: BARE_SERVER_SCRIPT,
+      env: {},
+      readyPath: "/",
+      logFile: join(logDir, "bare.log"),
+      cpus: cpuPlan,
+    });
+    started.push(bare);
+
+    const run: ScenarioRun = { servers: { api, floor, bare }, context, sampler, settings, logDir };
     const scenarios: ScenarioResult[] = [];
+    const bareByShape = new Map<string, LoadFigures>();
     for (const scenario of cli.scenarios) {
-      const result = await runScenario(scenario, { api, context, sampler, settings });
+      const measured = await measureScenario(scenario, run);
+      const { result } = measured;
+      const rounds = result.cpuMicrosPerRound;
       log(
-        `${scenario.name}: ${result.rps.toFixed(0)} rps, p99.9 ${result.latencyMs.p99_9} ms, ${result.sla.verdict}`,
+        `${scenario.name}: ${result.rps.toFixed(0)} rps, p99.9 ${result.latencyMs.p99_9} ms, ${result.sla.verdict}; ` +
+          `µs/req api ${micros(result.cpuMicrosPerRequest)}, floor ${micros(result.floor?.cpuMicrosPerRequest)}, ` +
+          `bare ${micros(result.bare?.cpuMicrosPerRequest)}; api x bare by round ${
+            rounds === undefined ? "-" : roundRatios(rounds.api, rounds.bare)
+          }`,
       );
       scenarios.push(result);
+      if (!bareByShape.has(scenario.bareShape)) bareByShape.set(scenario.bareShape, measured.bare);
     }
     const peakRssUnderLoadMiB = peakRssMiB(api.pid);
-    await api.stop();
-    api = undefined;
-
-    log("floor: node:http plus the API's storage code, every scenario again");
-    const floorByScenario = await runFloor(cli.scenarios, env, logDir, cpuPlan, { context, settings });
-
-    // The bare server under each request shape the scenarios need: a POST costs even node:http more
-    // than a GET, so each scenario's CPU is compared with the bare cost of the same requests.
-    const shapes = [...new Set([BASELINE_SCENARIO, ...cli.scenarios.map((scenario) => scenario.bareShape)])];
-    const bareByShape = new Map<string, LoadFigures>();
-    for (const shape of shapes) {
-      log(`baseline: bare node:http server, ${shape} request shape`);
-      bareByShape.set(shape, await runBaseline(settings, logDir, cpuPlan, context, shape));
-    }
-    const baseline = bareByShape.get(BASELINE_SCENARIO);
-    if (baseline === undefined) throw new Error("the bare baseline did not run");
-    for (const scenario of scenarios) {
+    const baseline = bareByShape.get(BASELINE_SCENARIO) ?? (await measureBaseline(bare, settings, context));
+    for (const scenario of scenarios)
       scenario.apiToBareRps = baseline.rps > 0 ? scenario.rps / baseline.rps : null;
-      const shape = scenarioNamed(scenario.name).bareShape;
-      const bare = bareByShape.get(shape);
-      if (bare === undefined) continue;
-      const bareMicros = cpuMicrosPerRequest(bare);
-      const inBareRequests = (micros: number) => (bareMicros > 0 ? micros / bareMicros : null);
-      scenario.bare = { shape, cpuMicrosPerRequest: bareMicros, rps: bare.rps };
-      scenario.cpuToBare = inBareRequests(scenario.cpuMicrosPerRequest ?? 0);
-      const floor = floorByScenario.get(scenario.name);
-      if (floor === undefined) continue;
-      const floorMicros = cpuMicrosPerRequest(floor);
-      scenario.floor = {
-        cpuMicrosPerRequest: floorMicros,
-        rps: floor.rps,
-        cpuToBare: inBareRequests(floorMicros),
-      };
-    }
 
     let image: { appLayerMiB: number | null; base: string | null } = { appLayerMiB: null, base: null };
     if (settings.measureImage) {
@@ -444,6 +437,7 @@ async function main(): Promise<void> {
         connections: settings.connections,
         durationSeconds: settings.durationSeconds,
         warmupSeconds: settings.warmupSeconds,
+        rounds: settings.rounds,
         seedItems: settings.seedItems,
         hitPoolItems: settings.hitPoolItems,
         serverCpu: cpuPlan.serverCpu,
@@ -475,7 +469,7 @@ async function main(): Promise<void> {
   } finally {
     flusher?.close();
     await sampler?.close();
-    await api?.stop("SIGKILL");
+    await Promise.all(started.map((server) => server.stop("SIGKILL")));
     await Promise.all([redis.stop(), pg.stop()]);
   }
 }

@@ -316,6 +316,7 @@ function fixtureResults(): BenchResults {
       connections: 200,
       durationSeconds: 30,
       warmupSeconds: 5,
+      rounds: 5,
       seedItems: 10000,
       hitPoolItems: 1000,
       serverCpu: 0,
