@@ -70,7 +70,7 @@ export const micros = (value: number | null | undefined) =>
 
 /** The lowest and highest per-round ratio of `api` to `bare` CPU per request ("2.05-2.31"). */
 export function roundRatios(api: readonly number[], bare: readonly number[]): string {
-  const ratios = api.flatMap((micros, round) => (bare[round] > 0 ? [micros / bare[round]] : []));
+  const ratios = api.flatMap((apiMicros, round) => (bare[round] > 0 ? [apiMicros / bare[round]] : []));
   if (ratios.length === 0) return "-";
   return `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`;
 }

@@ -60,7 +60,8 @@ export const metricsPlugin = fp(
     app.decorate("metrics", { registry, ...cacheMetrics(registers) });
 
     // One pair of label children per method, route and status (a fixed set), looked up by one
-    // string instead of prom-client hashing a label object twice per response.
+    // string: it saves building the label object and the children per response. prom-client still
+    // validates and hashes the labels inside each inc and observe (~1 µs per request in the profile).
     const byLabels = new Map<
       string,
       { readonly requests: Counter.Internal; readonly duration: Histogram.Internal<HttpLabel> }
